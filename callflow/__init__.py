@@ -1,0 +1,99 @@
+"""callflow: write Opentact XML call flows as typed Python, validate, serve and simulate them."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .audio import Pause as Pause
+from .audio import Play as Play
+from .audio import Say as Say
+from .audio import Tone as Tone
+from .call_control import Answer as Answer
+from .call_control import Hangup as Hangup
+from .call_control import Hold as Hold
+from .call_control import Unhold as Unhold
+from .dial import Dial as Dial
+from .dial import Sip as Sip
+from .dial import To as To
+from .document import Error as Error
+from .document import Meta as Meta
+from .document import Response as Response
+from .element import Element as Element
+from .exceptions import CallflowError as CallflowError
+from .exceptions import ConfigurationError as ConfigurationError
+from .exceptions import InvalidAttributeError as InvalidAttributeError
+from .exceptions import NestingError as NestingError
+from .exceptions import RegistrationError as RegistrationError
+from .exceptions import SchemaValidationError as SchemaValidationError
+from .exceptions import TemplateError as TemplateError
+from .fetch import Callback as Callback
+from .fetch import Curl as Curl
+from .filters import Call as Call
+from .filters import Geo as Geo
+from .filters import Schedule as Schedule
+from .gather import DTMF as DTMF
+from .gather import Case as Case
+from .gather import Default as Default
+from .gather import Gather as Gather
+from .gather import Switch as Switch
+from .parse import parse as parse
+from .problems import Finding as Finding
+from .problems import Problem as Problem
+from .recording import Record as Record
+from .recording import RecordStart as RecordStart
+from .recording import RecordStop as RecordStop
+from .recording import RecordWait as RecordWait
+from .render import render as render
+from .validate import assert_valid as assert_valid
+from .validate import validate as validate
+
+try:
+    __version__ = version("callflow")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    __version__ = "0+unknown"
+
+__all__ = [
+    "DTMF",
+    "Answer",
+    "Call",
+    "Callback",
+    "CallflowError",
+    "Case",
+    "ConfigurationError",
+    "Curl",
+    "Default",
+    "Dial",
+    "Element",
+    "Error",
+    "Finding",
+    "Gather",
+    "Geo",
+    "Hangup",
+    "Hold",
+    "InvalidAttributeError",
+    "Meta",
+    "NestingError",
+    "Pause",
+    "Play",
+    "Problem",
+    "Record",
+    "RecordStart",
+    "RecordStop",
+    "RecordWait",
+    "RegistrationError",
+    "Response",
+    "Say",
+    "Schedule",
+    "SchemaValidationError",
+    "Sip",
+    "Switch",
+    "TemplateError",
+    "To",
+    "Tone",
+    "Unhold",
+    "__version__",
+    "assert_valid",
+    "parse",
+    "render",
+    "validate",
+]

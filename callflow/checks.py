@@ -1,0 +1,243 @@
+"""Value rules of the spec, shared by the DSL constructors and the validator.
+
+Each checker takes the element and attribute names (for the error message) and the value,
+and returns the value as stored (normalised) or raises :class:`InvalidAttributeError`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import Final
+
+from .exceptions import InvalidAttributeError
+
+Checker = Callable[[str, str, object], object]
+
+# Characters XML 1.0 cannot carry, not even as character references.
+XML_FORBIDDEN: Final = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+KEY: Final = re.compile(r"[0-9*#]")
+KEYS: Final = re.compile(r"[0-9*#]+")
+URL: Final = re.compile(r"(?:https?://[^\s/?#]+[^\s]*|/[^\s]*)")
+LANG: Final = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
+TOKEN: Final = re.compile(r"[A-Za-z0-9_.:-]+")
+METHOD_TOKEN: Final = re.compile(r"[A-Z]+")
+META_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+COUNTY: Final = re.compile(r"[A-Z][A-Z .'-]*")
+TIME_RANGE: Final = re.compile(
+    r"([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9])"
+)
+TO_TARGET: Final = re.compile(r"\+?[0-9]+|[^@\s:]+@[^@\s]+")
+SIP_TARGET: Final = re.compile(r"[^@\s:]+@[^@\s:]+(?::[0-9]{1,5})?")
+
+DAYS: Final = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+CALL_FIELDS: Final = ("from", "to", "tn", "direction", "state")
+HOLD_MAX_MS: Final = 300_000
+# USPS codes of the states, DC, the territories and the armed forces "states".
+_STATE_CODES = """
+AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ
+NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC PR GU VI AS MP UM AA AE AP
+"""
+US_STATES: Final = frozenset(_STATE_CODES.split())
+
+
+def fail(element: str, attribute: str, rule: str, value: object) -> InvalidAttributeError:
+    """Build the error for ``value`` breaking ``rule`` (callers ``raise`` it)."""
+    return InvalidAttributeError(element, attribute, rule, value)
+
+
+def xml_text(element: str, attribute: str, value: object) -> str:
+    """Any string XML can hold."""
+    if not isinstance(value, str):
+        raise fail(element, attribute, "must be a str", value)
+    bad = XML_FORBIDDEN.search(value)
+    if bad is not None:
+        char = f"U+{ord(bad.group()):04X}"
+        raise fail(element, attribute, f"must not contain {char}, which XML cannot hold", value)
+    return value
+
+
+def non_empty_text(element: str, attribute: str, value: object) -> str:
+    """A string XML can hold with at least one non-blank character."""
+    text = xml_text(element, attribute, value)
+    if not text.strip():
+        raise fail(element, attribute, "must not be empty", value)
+    return text
+
+
+def _int(element: str, attribute: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise fail(element, attribute, "must be an int", value)
+    return value
+
+
+def ms(element: str, attribute: str, value: object) -> int:
+    """A duration in milliseconds (D3): int >= 0."""
+    number = _int(element, attribute, value)
+    if number < 0:
+        raise fail(element, attribute, "must be >= 0 (milliseconds)", value)
+    return number
+
+
+def count(element: str, attribute: str, value: object) -> int:
+    """A count such as ``loop`` or ``attempts``: int >= 1."""
+    number = _int(element, attribute, value)
+    if number < 1:
+        raise fail(element, attribute, "must be >= 1", value)
+    return number
+
+
+def hold_ms(element: str, attribute: str, value: object) -> int:
+    """Hold ``timeout``: milliseconds, at most 300000 (the longest hold, D15)."""
+    number = ms(element, attribute, value)
+    if number > HOLD_MAX_MS:
+        raise fail(element, attribute, f"must be <= {HOLD_MAX_MS} (milliseconds)", value)
+    return number
+
+
+def volume(element: str, attribute: str, value: object) -> int:
+    """Tone ``volume`` in dB relative to full scale: int <= 0."""
+    number = _int(element, attribute, value)
+    if number > 0:
+        raise fail(element, attribute, "must be <= 0 (dB, 0 is loudest)", value)
+    return number
+
+
+def boolean(element: str, attribute: str, value: object) -> bool:
+    """A boolean (D21)."""
+    if not isinstance(value, bool):
+        raise fail(element, attribute, "must be a bool", value)
+    return value
+
+
+def key(element: str, attribute: str, value: object) -> str:
+    """One DTMF key of ``0-9 * #``."""
+    if not isinstance(value, str) or KEY.fullmatch(value) is None:
+        raise fail(element, attribute, "must be one key of 0-9 * #", value)
+    return value
+
+
+def keys(element: str, attribute: str, value: object) -> str:
+    """One or more DTMF keys of ``0-9 * #``."""
+    if not isinstance(value, str) or KEYS.fullmatch(value) is None:
+        raise fail(element, attribute, "must be one or more keys of 0-9 * #", value)
+    return value
+
+
+def url(element: str, attribute: str, value: object) -> str:
+    """An absolute http(s) URL or a path starting with ``/``."""
+    if not isinstance(value, str) or URL.fullmatch(value) is None:
+        rule = "must be an absolute http(s) URL or a path starting with '/'"
+        raise fail(element, attribute, rule, value)
+    return xml_text(element, attribute, value)
+
+
+def tag(element: str, attribute: str, value: object) -> str:
+    """A free-form tag (copied into events)."""
+    return xml_text(element, attribute, value)
+
+
+def one_of(*choices: str) -> Checker:
+    """A checker accepting exactly one of ``choices``."""
+    allowed = " | ".join(choices)
+
+    def check(element: str, attribute: str, value: object) -> object:
+        if value not in choices:
+            raise fail(element, attribute, f"must be one of {allowed}", value)
+        return value
+
+    return check
+
+
+def pattern(regex: re.Pattern[str], rule: str) -> Checker:
+    """A checker for strings that fully match ``regex``."""
+
+    def check(element: str, attribute: str, value: object) -> object:
+        if not isinstance(value, str) or regex.fullmatch(value) is None:
+            raise fail(element, attribute, rule, value)
+        return value
+
+    return check
+
+
+lang = pattern(LANG, "must be a language tag such as en-US")
+voice_code = pattern(TOKEN, "must be a voice code (letters, digits, '_', '.', ':', '-')")
+curl_method = pattern(METHOD_TOKEN, "must be an upper-case HTTP method such as POST")
+meta_name = pattern(META_NAME, "must start with a letter or '_' then letters, digits, _ . -")
+county = pattern(COUNTY, "must be an upper-case county name such as ESSEX")
+to_target = pattern(TO_TARGET, "must be digits (optional leading '+') or a user@host address")
+sip_target = pattern(SIP_TARGET, "must be a user@host[:port] SIP address")
+
+
+def time_range(element: str, attribute: str, value: object) -> str:
+    """``HH:MM:SS-HH:MM:SS`` with valid hours, minutes and seconds."""
+    if not isinstance(value, str) or TIME_RANGE.fullmatch(value) is None:
+        raise fail(element, attribute, "must be HH:MM:SS-HH:MM:SS (00-23:00-59:00-59)", value)
+    return value
+
+
+def _items(element: str, attribute: str, value: object) -> tuple[object, ...]:
+    # A comma-separated string is accepted as well as a sequence: "NJ,NY" == ("NJ", "NY").
+    if isinstance(value, str):
+        items: tuple[object, ...] = tuple(value.split(","))
+    elif isinstance(value, Sequence):
+        items = tuple(value)
+    else:
+        raise fail(element, attribute, "must be a sequence or a comma-separated string", value)
+    if not items:
+        raise fail(element, attribute, "must not be empty", value)
+    return items
+
+
+def days(element: str, attribute: str, value: object) -> tuple[str, ...]:
+    """Day names ``sun``..``sat`` (no duplicates)."""
+    items = _items(element, attribute, value)
+    for item in items:
+        if item not in DAYS:
+            raise fail(element, attribute, f"must hold day names of {' '.join(DAYS)}", value)
+    if len(set(items)) != len(items):
+        raise fail(element, attribute, "must not repeat a day", value)
+    return tuple(str(item) for item in items)
+
+
+def states(element: str, attribute: str, value: object) -> tuple[str, ...]:
+    """Two-letter US postal codes, upper case (no duplicates)."""
+    items = _items(element, attribute, value)
+    for item in items:
+        if item not in US_STATES:
+            raise fail(element, attribute, "must hold two-letter US state codes such as NJ", value)
+    if len(set(items)) != len(items):
+        raise fail(element, attribute, "must not repeat a state", value)
+    return tuple(str(item) for item in items)
+
+
+def frequencies(element: str, attribute: str, value: object) -> tuple[int | float, ...]:
+    """Tone frequencies in Hz: positive numbers."""
+    items = _items(element, attribute, value)
+    result: list[int | float] = []
+    for item in items:
+        number: object = item
+        if isinstance(item, str):
+            try:
+                number = float(item) if "." in item else int(item)
+            except ValueError:
+                number = None
+        # Bounded so that repr() never needs exponent notation, which XML Schema rejects.
+        if (
+            isinstance(number, bool)
+            or not isinstance(number, int | float)
+            or not (math.isfinite(number) and 1 <= number <= 1e5)
+        ):
+            raise fail(element, attribute, "must hold frequencies from 1 to 100000 Hz", value)
+        result.append(number)
+    return tuple(result)
+
+
+def scalar(element: str, attribute: str, value: object) -> str:
+    """A string, int, float or bool, stored as its wire string (bools as ``true``/``false``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return xml_text(element, attribute, value)

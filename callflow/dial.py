@@ -1,0 +1,68 @@
+"""Bridging the call: Dial and its targets To and Sip (D10)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import checks
+from .element import Element, Field
+
+if TYPE_CHECKING:
+    from .aliases import DialChild
+
+
+class Dial(Element):
+    """Ring every target at once and bridge the first to answer (D10).
+
+    When nobody answers or all fail, the ``Error`` child runs.
+
+    >>> Dial(To("15550100200"), Sip("2001@10.0.0.5:5080"))
+    Dial(To('15550100200'), Sip('2001@10.0.0.5:5080'))
+    """
+
+    __slots__ = ()
+    xml_tag = "Dial"
+
+    def __init__(self, *children: DialChild) -> None:
+        self._setup(children, ())
+
+    def _check(self) -> None:
+        if not any(child.xml_tag in ("To", "Sip") for child in self.children):
+            raise checks.fail("Dial", "children", "needs at least one <To> or <Sip> target", ())
+
+    @property
+    def targets(self) -> tuple[To | Sip, ...]:
+        """The ``To`` and ``Sip`` children, in order."""
+        return tuple(child for child in self.children if isinstance(child, To | Sip))
+
+
+class To(Element):
+    """A dial target: a number (digits, optional ``+``) or a ``user@host`` SIP address."""
+
+    __slots__ = ("target",)
+    xml_tag = "To"
+    fields = (Field("target", "target", checks.to_target),)
+    content = "target"
+
+    target: str
+
+    def __init__(self, target: str) -> None:
+        self._setup((), (target,))
+        if self.target is None:
+            raise checks.fail("To", "target", "is required", None)
+
+
+class Sip(Element):
+    """A SIP dial target ``user@host[:port]``."""
+
+    __slots__ = ("target",)
+    xml_tag = "Sip"
+    fields = (Field("target", "target", checks.sip_target),)
+    content = "target"
+
+    target: str
+
+    def __init__(self, target: str) -> None:
+        self._setup((), (target,))
+        if self.target is None:
+            raise checks.fail("Sip", "target", "is required", None)

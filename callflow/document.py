@@ -1,0 +1,72 @@
+"""The document root, the failure handler and call variables: Response, Error, Meta."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import checks
+from .element import Element, Field
+
+if TYPE_CHECKING:
+    from .aliases import BlockChild, Scalar
+
+
+class Response(Element):
+    """The root of every document; its children run in order.
+
+    >>> from callflow import Response, Say, Hangup, render
+    >>> render(Response(Say("Hello"), Hangup()))
+    b'<?xml version="1.0" encoding="UTF-8"?>\\n<Response><Say>Hello</Say><Hangup/></Response>'
+    """
+
+    __slots__ = ()
+    xml_tag = "Response"
+
+    def __init__(self, *children: BlockChild) -> None:
+        self._setup(children, ())
+
+
+class Error(Element):
+    """The failure handler of the command that holds it (D7); its children run on failure.
+
+    ``say=True`` speaks the failure reason first.
+    """
+
+    __slots__ = ("say", "tag")
+    xml_tag = "Error"
+    fields = (Field("tag", "tag", checks.tag), Field("say", "say", checks.boolean))
+
+    tag: str | None
+    say: bool | None
+
+    def __init__(self, *children: BlockChild, tag: str | None = None, say: bool | None = None):
+        self._setup(children, (tag, say))
+
+
+class Meta(Element):
+    """A call variable ``name=value``, sent with every later ``<Callback>`` request (D17).
+
+    Ints, floats and bools are stored as their wire strings (``True`` -> ``"true"``). A value
+    holding a line break is rendered as text content, any other as the ``value`` attribute.
+    """
+
+    __slots__ = ("name", "value")
+    xml_tag = "Meta"
+    fields = (Field("name", "name", checks.meta_name), Field("value", "value", checks.scalar))
+    content = "value"
+    content_mode = "text-if-multiline"
+
+    name: str
+    value: str
+
+    def __init__(self, name: str, value: Scalar) -> None:
+        self._setup((), (name, value))
+
+    def _check(self) -> None:
+        if self.name is None:
+            raise checks.fail("Meta", "name", "is required", None)
+        if self.value is None:
+            raise checks.fail("Meta", "value", "is required", None)
+
+    def _positional(self) -> tuple[str, ...]:
+        return ("name", "value")

@@ -1,0 +1,73 @@
+"""Exceptions raised by callflow.
+
+Every error derives from :class:`CallflowError` and also from the builtin it resembles, so
+``except ValueError`` keeps working for callers that do not know callflow::
+
+    CallflowError
+    ├── NestingError(TypeError)            a child that its parent cannot hold
+    ├── InvalidAttributeError(ValueError)  an attribute or text value the spec forbids
+    ├── SchemaValidationError(ValueError)  a document that fails validation (all problems)
+    ├── RegistrationError(ValueError)      a duplicate or malformed flow registration
+    ├── ConfigurationError(ValueError)     settings the server cannot start with
+    └── TemplateError(ValueError)          a template that is missing or renders invalid XML
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .problems import Problem
+
+
+class CallflowError(Exception):
+    """Base class of every error raised by callflow."""
+
+
+class NestingError(CallflowError, TypeError):
+    """A child element that its parent element cannot hold (spec §4)."""
+
+    def __init__(self, parent: str, child: str, allowed: Iterable[str], reason: str = "") -> None:
+        self.parent = parent
+        self.child = child
+        self.allowed = tuple(allowed)
+        self.reason = reason
+        what = reason or f"<{child}> cannot be nested in <{parent}>"
+        allowed_text = ", ".join(self.allowed) if self.allowed else "nothing"
+        super().__init__(f"{what} (allowed: {allowed_text})")
+
+
+class InvalidAttributeError(CallflowError, ValueError):
+    """An attribute (or text) value that breaks a rule of the spec."""
+
+    def __init__(self, element: str, attribute: str, rule: str, value: object) -> None:
+        self.element = element
+        self.attribute = attribute
+        self.rule = rule
+        self.value = value
+        super().__init__(f"<{element}> '{attribute}' {rule} (got {value!r})")
+
+
+class SchemaValidationError(CallflowError, ValueError):
+    """A document that is not valid; carries every problem found, not only the first."""
+
+    def __init__(self, problems: Sequence[Problem], source: str = "<document>") -> None:
+        self.problems = tuple(problems)
+        self.source = source
+        lines = [f"{source}:{p.line}:{p.column}: {p.message}" for p in self.problems]
+        count = len(self.problems)
+        header = f"{source} is not valid ({count} problem{'s' if count != 1 else ''})"
+        super().__init__("\n".join([header, *lines]))
+
+
+class RegistrationError(CallflowError, ValueError):
+    """A flow registered twice (same path, name or number) or with a malformed route."""
+
+
+class ConfigurationError(CallflowError, ValueError):
+    """Settings the server cannot run with (for example no secret in production mode)."""
+
+
+class TemplateError(CallflowError, ValueError):
+    """A template that is missing, fails to render, or renders an invalid document."""

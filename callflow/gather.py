@@ -1,0 +1,160 @@
+"""Collecting digits: Gather and its branches DTMF, Switch, Case, Default (D4-D6)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from . import checks
+from .element import Element, Field
+
+if TYPE_CHECKING:
+    from .aliases import BlockChild, GatherChild, GatherMethod, SwitchChild
+
+
+class Gather(Element):
+    """Collect digits while the fillers play, then run the matching branch (D6).
+
+    Collection ends at ``dtmf_length`` digits, on the ``dtmf_stop`` key or after ``timeout``
+    ms. A matching ``DTMF`` branch runs; digits that match nothing run ``Default``; no input is
+    retried up to ``attempts`` times, then ``Error`` runs. With ``url`` the digits are sent
+    there and the reply replaces the rest of the call flow.
+
+    >>> Gather(Say("Press 1 for sales"), DTMF(Say("Sales"), value="1"), dtmf_length=1)
+    Gather(Say('Press 1 for sales'), DTMF(Say('Sales'), value='1'), dtmf_length=1)
+    """
+
+    __slots__ = ("attempts", "dtmf_length", "dtmf_stop", "method", "tag", "timeout", "url")
+    xml_tag = "Gather"
+    fields = (
+        Field("dtmf_length", "dtmf_length", checks.count),
+        Field("dtmf_stop", "dtmf_stop", checks.key),
+        Field("url", "url", checks.url),
+        Field("method", "method", checks.one_of("GET", "POST")),
+        Field("timeout", "timeout", checks.ms),
+        Field("attempts", "attempts", checks.count),
+        Field("tag", "tag", checks.tag),
+    )
+
+    dtmf_length: int | None
+    dtmf_stop: str | None
+    url: str | None
+    method: GatherMethod | None
+    timeout: int | None
+    attempts: int | None
+    tag: str | None
+
+    def __init__(
+        self,
+        *children: GatherChild,
+        dtmf_length: int | None = None,
+        dtmf_stop: str | None = None,
+        url: str | None = None,
+        method: GatherMethod | None = None,
+        timeout: int | None = None,
+        attempts: int | None = None,
+        tag: str | None = None,
+    ) -> None:
+        self._setup(children, (dtmf_length, dtmf_stop, url, method, timeout, attempts, tag))
+
+    def _check(self) -> None:
+        seen: set[str] = set()
+        for branch, value in self.branches():
+            if value in seen:
+                rule = "duplicates another branch of this Gather (D5)"
+                raise checks.fail(branch.xml_tag, branch.fields[0].name, rule, value)
+            seen.add(value)
+        default_count = sum(1 for _ in self._all("Default"))
+        error_count = sum(1 for _ in self._all("Error"))
+        if default_count > 1 or error_count > 1:
+            which = "Default" if default_count > 1 else "Error"
+            rule = f"holds more than one <{which}> counting its <Switch>"
+            raise checks.fail("Gather", "children", rule, which)
+
+    def _all(self, name: str) -> Iterator[Element]:
+        for child in self.children:
+            if child.xml_tag == name:
+                yield child
+            elif child.xml_tag == "Switch":
+                yield from (case for case in child.children if case.xml_tag == name)
+
+    def branches(self) -> tuple[tuple[DTMF | Case, str], ...]:
+        """Return every ``(branch, keys)`` pair: DTMF children and Case children of Switch."""
+        result: list[tuple[DTMF | Case, str]] = []
+        for child in self.children:
+            if isinstance(child, DTMF):
+                result.append((child, child.value))
+            elif isinstance(child, Switch):
+                result.extend((case, case.dtmf) for case in child.find(Case))
+        return tuple(result)
+
+    @property
+    def fillers(self) -> tuple[Element, ...]:
+        """The ``Say``, ``Play`` and ``Pause`` children played while collecting."""
+        return tuple(c for c in self.children if c.xml_tag in ("Say", "Play", "Pause"))
+
+    @property
+    def default(self) -> Default | None:
+        """The ``Default`` branch (directly or inside ``Switch``), if any."""
+        for child in self._all("Default"):
+            if isinstance(child, Default):
+                return child
+        return None
+
+    @property
+    def error(self) -> Element | None:
+        """The ``Error`` handler (directly or inside ``Switch``), if any."""
+        return next(self._all("Error"), None)
+
+
+class DTMF(Element):
+    """A Gather branch run when the collected digits equal ``value`` (D5)."""
+
+    __slots__ = ("value",)
+    xml_tag = "DTMF"
+    fields = (Field("value", "value", checks.keys),)
+
+    value: str
+
+    def __init__(self, *children: BlockChild, value: str) -> None:
+        self._setup(children, (value,))
+        if self.value is None:
+            raise checks.fail("DTMF", "value", "is required", None)
+
+
+class Switch(Element):
+    """Variant branch group of a Gather (D5); prefer ``DTMF`` children on the Gather."""
+
+    __slots__ = ()
+    xml_tag = "Switch"
+
+    def __init__(self, *children: SwitchChild) -> None:
+        self._setup(children, ())
+
+
+class Case(Element):
+    """A ``Switch`` branch run when the collected digits equal ``dtmf`` (D5)."""
+
+    __slots__ = ("dtmf",)
+    xml_tag = "Case"
+    fields = (Field("dtmf", "dtmf", checks.keys),)
+
+    dtmf: str
+
+    def __init__(self, *children: BlockChild, dtmf: str) -> None:
+        self._setup(children, (dtmf,))
+        if self.dtmf is None:
+            raise checks.fail("Case", "dtmf", "is required", None)
+
+
+class Default(Element):
+    """The branch run when digits were collected but matched no branch (D6)."""
+
+    __slots__ = ("tag",)
+    xml_tag = "Default"
+    fields = (Field("tag", "tag", checks.tag),)
+
+    tag: str | None
+
+    def __init__(self, *children: BlockChild, tag: str | None = None) -> None:
+        self._setup(children, (tag,))

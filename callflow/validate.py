@@ -1,0 +1,82 @@
+"""Validate Opentact XML offline: the shipped XSD plus the spec rules XSD cannot express.
+
+Every problem is reported with line, column and element path; an invalid document never
+raises. Use :func:`assert_valid` in tests to raise :class:`SchemaValidationError` instead.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .builder import Builder
+from .document import Response
+from .exceptions import SchemaValidationError
+from .problems import Problem
+from .render import render
+from .safexml import MAX_BYTES, Source, load, read_source
+from .schema import xml_schema
+
+_LAST_STEP = re.compile(r"([^/\[]+)(?:\[\d+\])?$")
+
+
+def check(
+    source: Source | Response, *, strict: bool = False, max_bytes: int = MAX_BYTES
+) -> tuple[list[Problem], Response | None, str]:
+    """Validate ``source`` and build it; return (problems, document or None, source name)."""
+    if isinstance(source, Response):
+        data, name = render(source), "<Response>"
+    else:
+        data, name = read_source(source)
+    loaded = load(data, max_bytes=max_bytes)
+    if loaded.tree is None:
+        return list(loaded.problems), None, name
+    schema = xml_schema("strict" if strict else "compat")
+    problems: list[Problem] = []
+    if not schema.validate(loaded.tree):
+        for entry in schema.error_log:
+            message = entry.message.strip().rstrip(".")
+            problems.append(Problem(entry.line, entry.column, entry.path or "/", message))
+    builder = Builder(loaded.tree, strict=strict, flagged={p.path for p in problems})
+    doc = builder.build_document()
+    problems.extend(builder.problems)
+    problems = sorted(_with_column(p, data) for p in problems)
+    return problems, (doc if not problems else None), name
+
+
+def validate(
+    source: Source | Response, *, strict: bool = False, max_bytes: int = MAX_BYTES
+) -> list[Problem]:
+    """Return every problem of ``source`` (bytes, XML text, a path, or a ``Response``).
+
+    ``strict=True`` accepts the canonical form only. An empty list means valid.
+
+    >>> validate(b"<Response><Hangup/></Response>")
+    []
+    >>> [p.message for p in validate(b"<Response><Gather><Hangup/></Gather></Response>")]
+    ["Element 'Hangup': This element is not expected"]
+    """
+    return check(source, strict=strict, max_bytes=max_bytes)[0]
+
+
+def assert_valid(
+    source: Source | Response, *, strict: bool = False, max_bytes: int = MAX_BYTES
+) -> None:
+    """Raise :class:`SchemaValidationError` carrying every problem when ``source`` is invalid."""
+    problems, _, name = check(source, strict=strict, max_bytes=max_bytes)
+    if problems:
+        raise SchemaValidationError(problems, source=name)
+
+
+def _with_column(problem: Problem, data: bytes) -> Problem:
+    """Fill a missing column with the position of the element's start tag on its line."""
+    if problem.column > 0 or problem.line < 1:
+        return problem
+    lines = data.split(b"\n", problem.line)
+    if len(lines) < problem.line:
+        return Problem(problem.line, 1, problem.path, problem.message)
+    match = _LAST_STEP.search(problem.path)
+    column = 1
+    if match is not None:
+        found = lines[problem.line - 1].find(b"<" + match.group(1).encode())
+        column = found + 1 if found >= 0 else 1
+    return Problem(problem.line, column, problem.path, problem.message)
