@@ -29,11 +29,36 @@ from .recording import Record, RecordStart, RecordStop, RecordWait
 CLASSES: Final[dict[str, type[Element]]] = {
     cls.xml_tag: cls
     for cls in (
-        Response, Answer, Hangup, Say, Play, Pause, Record, RecordStart, RecordStop,
-        RecordWait, Dial, To, Sip, Gather, DTMF, Switch, Case, Default, Error, Callback,
-        Hold, Unhold, Tone, Meta, Curl, Call, Geo, Schedule,
+        Response,
+        Answer,
+        Hangup,
+        Say,
+        Play,
+        Pause,
+        Record,
+        RecordStart,
+        RecordStop,
+        RecordWait,
+        Dial,
+        To,
+        Sip,
+        Gather,
+        DTMF,
+        Switch,
+        Case,
+        Default,
+        Error,
+        Callback,
+        Hold,
+        Unhold,
+        Tone,
+        Meta,
+        Curl,
+        Call,
+        Geo,
+        Schedule,
     )
-}  # fmt: skip
+}
 """Element name -> DSL class."""
 
 LEGACY_ATTRIBUTES: Final[dict[str, dict[str, str]]] = {
@@ -139,12 +164,19 @@ class Builder:
             self.report(el, f"unknown element <{name}>")
             return None
         kwargs = self._attributes(el, cls, name)
-        children = self._children(el, name)
-        extra_built = [self.build(error) for error in extra]
-        if kwargs is None or children is None or None in extra_built:
+        children, complete = self._children(el, name)
+        for error in extra:
+            handler = self.build(error)
+            if handler is None:
+                complete = False
+            else:
+                children.append(handler)
+        if kwargs is None:
             return None
-        children.extend(e for e in extra_built if e is not None)
-        return self._construct(el, cls, name, kwargs, children)
+        # Built even when a child failed, so that the parent's own rules (duplicate DTMF
+        # values, say) are reported too; the result is dropped all the same.
+        built = self._construct(el, cls, name, kwargs, children, complete)
+        return built if complete else None
 
     def _attributes(
         self, el: etree._Element, cls: type[Element], name: str
@@ -182,15 +214,15 @@ class Builder:
             source[attr] = str(raw_name)
         return kwargs if ok else None
 
-    def _children(self, el: etree._Element, name: str) -> list[Element] | None:
+    def _children(self, el: etree._Element, name: str) -> tuple[list[Element], bool]:
         nodes = [child for child in el if _is_element(child)]
         built: list[Element] = []
         ok = True
         plain = name in nesting.PLAIN_BLOCKS
         pairs = self._pair_sibling_errors(nodes) if plain else [(node, ()) for node in nodes]
         allowed = nesting.ALLOWED.get(name, frozenset())
-        if name == "Gather" and not self.strict:
-            allowed = allowed | {"Switch"}
+        if name == "Gather" and self.strict:
+            allowed = allowed - {"Switch"}  # a variant form (D5)
         for node, extra in pairs:
             tag = str(node.tag)
             if tag not in allowed and not (plain and tag == "Error"):
@@ -213,7 +245,7 @@ class Builder:
                 ok = False
             else:
                 built.append(child)
-        return built if ok else None
+        return built, ok
 
     def _pair_sibling_errors(
         self, nodes: list[etree._Element]
@@ -275,6 +307,7 @@ class Builder:
         name: str,
         kwargs: dict[str, object],
         children: list[Element],
+        complete: bool = True,
     ) -> Element | None:
         try:
             if name == "Case":
@@ -288,7 +321,9 @@ class Builder:
                 return cls(content, *children, **kwargs)  # type: ignore[call-arg]
             return cls(*children, **kwargs)
         except (CallflowError, TypeError) as exc:
-            self.report(el, str(exc))
+            # A rule about the children as a whole may only fail because a child was dropped.
+            if complete or getattr(exc, "attribute", None) != "children":
+                self.report(el, str(exc))
             return None
 
     def _content(
@@ -334,8 +369,11 @@ class Builder:
             self.report(el, f"<{name}> has both text content and a '{field}' attribute")
             return False
         if self.strict and content is not None and has_children:
-            self.report(el, f"<{name}> text next to an <Error> child must be the '{field}'"
-                        " attribute in the canonical form (§7 #11)")  # fmt: skip
+            self.report(
+                el,
+                f"<{name}> text next to an <Error> child must be the '{field}'"
+                " attribute in the canonical form (§7 #11)",
+            )
             return False
         if self.strict and name == "Play" and attribute is not None and not has_children:
             self.report(el, "<Play> takes its URL as text content in the canonical form (D12)")

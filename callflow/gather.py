@@ -55,6 +55,8 @@ class Gather(Element):
         attempts: int | None = None,
         tag: str | None = None,
     ) -> None:
+        if any(isinstance(child, Switch) for child in children):
+            children = _without_switch(children)
         self._setup(children, (dtmf_length, dtmf_stop, url, method, timeout, attempts, tag))
 
     def _check(self) -> None:
@@ -107,6 +109,21 @@ class Gather(Element):
         return next(self._all("Error"), None)
 
 
+def _without_switch(children: tuple[GatherChild, ...]) -> tuple[GatherChild, ...]:
+    """Replace each Switch by its canonical equivalent: Case -> DTMF, Default, Error (D5)."""
+    result: list[GatherChild] = []
+    for child in children:
+        if not isinstance(child, Switch):
+            result.append(child)
+            continue
+        for case in child.children:
+            if isinstance(case, Case):
+                result.append(DTMF(*case.children, value=case.dtmf))  # type: ignore[arg-type]
+            else:
+                result.append(case)  # type: ignore[arg-type]
+    return tuple(result)
+
+
 class DTMF(Element):
     """A Gather branch run when the collected digits equal ``value`` (D5)."""
 
@@ -123,7 +140,11 @@ class DTMF(Element):
 
 
 class Switch(Element):
-    """Variant branch group of a Gather (D5); prefer ``DTMF`` children on the Gather."""
+    """Variant branch group of a Gather (D5); prefer ``DTMF`` children on the Gather.
+
+    A Gather replaces a Switch child by the canonical equivalent when it is built, so
+    ``Gather(Switch(Case(..., dtmf="1")))`` equals ``Gather(DTMF(..., value="1"))``.
+    """
 
     __slots__ = ()
     xml_tag = "Switch"

@@ -29,7 +29,7 @@ class Problem:
         }
 
 
-Severity = Literal["warning", "info"]
+Severity = Literal["error", "warning", "info"]
 
 
 @dataclass(frozen=True, slots=True, order=True)

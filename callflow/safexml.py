@@ -93,6 +93,44 @@ def load(data: bytes, *, max_bytes: int = MAX_BYTES) -> Loaded:
     return Loaded(data, tree, ())
 
 
+_NOT_MARKUP = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.DOTALL)
+
+
+def _blank(match: re.Match[bytes]) -> bytes:
+    # Keep line breaks and lengths so offsets stay true; hide any "<Tag" inside.
+    return re.sub(rb"[^\n]", b" ", match.group())
+
+
+def start_positions(tree: etree._ElementTree, data: bytes) -> dict[str, tuple[int, int]]:
+    """Map each element path to the (line, column) of its start tag, both 1-based.
+
+    libxml2 records the line where a start tag *ends*; users look for where it begins. The
+    n-th element named T in document order is the n-th ``<T`` in the markup.
+    """
+    markup = _NOT_MARKUP.sub(_blank, data)
+    found: dict[str, list[int]] = {}
+    seen: dict[str, int] = {}
+    result: dict[str, tuple[int, int]] = {}
+    for el in tree.iter():
+        if not isinstance(el.tag, str):
+            continue
+        tag = el.tag
+        if tag not in found:
+            pattern = re.compile(rb"<" + re.escape(tag.encode()) + rb"(?=[\s/>])")
+            found[tag] = [m.start() for m in pattern.finditer(markup)]
+        index = seen.get(tag, 0)
+        seen[tag] = index + 1
+        offsets = found[tag]
+        if index < len(offsets):
+            offset = offsets[index]
+            line_start = data.rfind(b"\n", 0, offset) + 1
+            column = len(data[line_start:offset].decode("utf-8", "replace")) + 1
+            result[tree.getpath(el)] = (data.count(b"\n", 0, offset) + 1, column)
+        else:
+            result[tree.getpath(el)] = (el.sourceline or 1, 1)
+    return result
+
+
 def _syntax_problems(exc: etree.XMLSyntaxError) -> tuple[Problem, ...]:
     problems = []
     for entry in exc.error_log:

@@ -6,17 +6,15 @@ raises. Use :func:`assert_valid` in tests to raise :class:`SchemaValidationError
 
 from __future__ import annotations
 
-import re
+from lxml import etree
 
 from .builder import Builder
 from .document import Response
 from .exceptions import SchemaValidationError
 from .problems import Problem
 from .render import render
-from .safexml import MAX_BYTES, Source, load, read_source
+from .safexml import MAX_BYTES, Source, load, read_source, start_positions
 from .schema import xml_schema
-
-_LAST_STEP = re.compile(r"([^/\[]+)(?:\[\d+\])?$")
 
 
 def check(
@@ -39,7 +37,8 @@ def check(
     builder = Builder(loaded.tree, strict=strict, flagged={p.path for p in problems})
     doc = builder.build_document()
     problems.extend(builder.problems)
-    problems = sorted(_with_column(p, data) for p in problems)
+    if problems:
+        problems = _placed(problems, loaded.tree, data)
     return problems, (doc if not problems else None), name
 
 
@@ -67,16 +66,13 @@ def assert_valid(
         raise SchemaValidationError(problems, source=name)
 
 
-def _with_column(problem: Problem, data: bytes) -> Problem:
-    """Fill a missing column with the position of the element's start tag on its line."""
-    if problem.column > 0 or problem.line < 1:
-        return problem
-    lines = data.split(b"\n", problem.line)
-    if len(lines) < problem.line:
-        return Problem(problem.line, 1, problem.path, problem.message)
-    match = _LAST_STEP.search(problem.path)
-    column = 1
-    if match is not None:
-        found = lines[problem.line - 1].find(b"<" + match.group(1).encode())
-        column = found + 1 if found >= 0 else 1
-    return Problem(problem.line, column, problem.path, problem.message)
+def _placed(problems: list[Problem], tree: etree._ElementTree, data: bytes) -> list[Problem]:
+    """Give each problem about an element the line and column where its start tag begins."""
+    positions = start_positions(tree, data)
+    placed = []
+    for problem in problems:
+        position = positions.get(problem.path)
+        if position is not None:
+            problem = Problem(position[0], position[1], problem.path, problem.message)
+        placed.append(problem)
+    return sorted(placed)
