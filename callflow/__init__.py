@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .app import App as App
 from .audio import Pause as Pause
 from .audio import Play as Play
 from .audio import Say as Say
@@ -12,6 +13,8 @@ from .call_control import Answer as Answer
 from .call_control import Hangup as Hangup
 from .call_control import Hold as Hold
 from .call_control import Unhold as Unhold
+from .config import Settings as Settings
+from .context import CallContext as CallContext
 from .dial import Dial as Dial
 from .dial import Sip as Sip
 from .dial import To as To
@@ -19,6 +22,9 @@ from .document import Error as Error
 from .document import Meta as Meta
 from .document import Response as Response
 from .element import Element as Element
+from .events import CallFlowEvent as CallFlowEvent
+from .events import CallStateEvent as CallStateEvent
+from .events import Event as Event
 from .exceptions import CallflowError as CallflowError
 from .exceptions import ConfigurationError as ConfigurationError
 from .exceptions import InvalidAttributeError as InvalidAttributeError
@@ -44,6 +50,10 @@ from .recording import RecordStart as RecordStart
 from .recording import RecordStop as RecordStop
 from .recording import RecordWait as RecordWait
 from .render import render as render
+from .routing import Router as Router
+from .sessions import MemoryStore as MemoryStore
+from .sessions import SessionStore as SessionStore
+from .templates import Rendered as Rendered
 from .validate import assert_valid as assert_valid
 from .validate import validate as validate
 
@@ -55,7 +65,11 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 __all__ = [
     "DTMF",
     "Answer",
+    "App",
     "Call",
+    "CallContext",
+    "CallFlowEvent",
+    "CallStateEvent",
     "Callback",
     "CallflowError",
     "Case",
@@ -65,12 +79,14 @@ __all__ = [
     "Dial",
     "Element",
     "Error",
+    "Event",
     "Finding",
     "Gather",
     "Geo",
     "Hangup",
     "Hold",
     "InvalidAttributeError",
+    "MemoryStore",
     "Meta",
     "NestingError",
     "Pause",
@@ -81,10 +97,14 @@ __all__ = [
     "RecordStop",
     "RecordWait",
     "RegistrationError",
+    "Rendered",
     "Response",
+    "Router",
     "Say",
     "Schedule",
     "SchemaValidationError",
+    "SessionStore",
+    "Settings",
     "Sip",
     "Switch",
     "TemplateError",

@@ -126,12 +126,17 @@ def build_parser() -> argparse.ArgumentParser:
     lint_cmd.add_argument("paths", nargs="+", metavar="PATH", help="file, directory or -")
     lint_cmd.set_defaults(handler=_cmd_lint)
 
-    for register in _EXTRA_COMMANDS:
+    for register in _extra_commands():
         register(commands)
     return parser
 
 
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
+def _extra_commands() -> list[
+    Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]
+]:
+    from . import serve
+
+    return [serve.add_command]
 
 
 def main(

@@ -1,0 +1,442 @@
+"""The remote call-control server: :class:`App`, an ASGI application serving flows.
+
+Opentact requests the call-flow webhook on every inbound call and the round-trip URLs of
+``Gather url`` and ``Callback`` (spec §2, D9). The App answers each with a valid document,
+whatever happens: a flow that raises, hangs or returns an invalid document gets the fallback
+document, and a malformed request gets a precise 4xx. Never a traceback to the client.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import anyio
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.responses import Response as HTTPResponse
+from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
+
+from .audio import Say
+from .call_control import Hangup
+from .config import Settings
+from .context import BadRequest, CallContext, CallParams, parse_json
+from .document import Response
+from .events import Event, parse_event
+from .exceptions import CallflowError, ConfigurationError, RegistrationError
+from .incoming import read_body, read_params
+from .phone import to_e164
+from .render import render
+from .routing import Flow, FlowFunction, Router
+from .security import check_access
+from .sessions import MemoryStore, SessionStore
+from .templates import Rendered, Templates
+from .tokens import STATE_PARAM, InvalidState, StateSigner
+from .urls import absolutize, base_url
+from .validate import validate
+
+logger = logging.getLogger("callflow")
+access_logger = logging.getLogger("callflow.access")
+
+SESSION_PARAM = "cf_session"
+"""Query parameter carrying the session key when Opentact sent no call uuid."""
+
+XML = "application/xml"
+
+DEFAULT_FALLBACK = Response(
+    Say("We are sorry, an application error has occurred. Please try again later."),
+    Hangup(tag="callflow-fallback"),
+)
+"""Sent when a flow raises, times out or returns an invalid document."""
+
+NOT_IN_SERVICE = Response(
+    Say("The number you have called is not in service."),
+    Hangup(tag="callflow-not-in-service"),
+)
+"""Sent when the webhook has no flow for the called number and no default flow."""
+
+EventHandler = Callable[[Event], Awaitable[None] | None]
+H = TypeVar("H", bound=EventHandler)
+
+
+class App:
+    """An ASGI application answering Opentact's webhooks with flows.
+
+    >>> from callflow import App, Hangup, Response, Say
+    >>> app = App(secret="s3cret")
+    >>> @app.flow("/")
+    ... def main(call):
+    ...     return Response(Say("Hello"), Hangup())
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        templates: str | Path | None = None,
+        store: SessionStore | None = None,
+        fallback: Response = DEFAULT_FALLBACK,
+        not_in_service: Response = NOT_IN_SERVICE,
+        **options: Any,
+    ) -> None:
+        """Create the app; ``options`` override :class:`Settings` fields (and ``CALLFLOW_*``
+        environment variables when ``settings`` is not given)."""
+        if settings is None:
+            settings = Settings.from_env(**options)
+        elif options:
+            raise ConfigurationError("pass either settings= or keyword options, not both")
+        self.settings = settings.with_secret()
+        self.router = Router(region=self.settings.default_region)
+        self.store: SessionStore = store if store is not None else MemoryStore()
+        self.fallback = fallback
+        self.fallback_body = render(fallback)
+        self.not_in_service_body = render(not_in_service)
+        self.templates = Templates(templates) if templates is not None else None
+        secret = self.settings.secret or ""
+        self.signer = StateSigner(secret, self.settings.old_secrets, self.settings.state_ttl_s)
+        self._documents: dict[str, bytes] = {}
+        self._handlers: dict[str, list[EventHandler]] = {}
+        self._asgi: Starlette | None = None
+
+    # -- registration ----------------------------------------------------------------------
+
+    def flow(
+        self, path: str, *, name: str | None = None, numbers: Iterable[str] = ()
+    ) -> Callable[[Any], Any]:
+        """Register the decorated flow at ``path`` and return it unchanged (see
+        :meth:`Router.flow`). A flow at the webhook path is the default flow."""
+        self._not_started()
+        return self.router.flow(path, name=name, numbers=numbers)
+
+    def include(self, router: Router, prefix: str = "") -> None:
+        """Mount every flow of ``router`` under ``prefix``."""
+        self._not_started()
+        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+            raise RegistrationError(f"prefix must start with '/' and not end with it: {prefix!r}")
+        for flow in router.flows:
+            path = prefix + flow.path if flow.path != "/" or not prefix else prefix
+            self.router.add_flow(path, flow.function, name=flow.name, numbers=flow.numbers)
+
+    def documents(self, directory: str | Path, prefix: str = "") -> list[str]:
+        """Serve every ``*.xml`` under ``directory`` at ``prefix/<relative path>``.
+
+        Each is validated now; an invalid one raises :class:`ConfigurationError` with
+        ``file:line: message`` for every problem, so the server does not start with it.
+        """
+        self._not_started()
+        root = Path(directory)
+        problems: list[str] = []
+        paths = []
+        for file in sorted(root.rglob("*.xml")):
+            data = file.read_bytes()
+            found = validate(data)
+            problems.extend(f"{file}:{p.line}: {p.message}" for p in found)
+            path = f"{prefix}/{file.relative_to(root).as_posix()}"
+            if path in self._documents or any(f.path == path for f in self.router.flows):
+                raise RegistrationError(f"path {path!r} is already taken")
+            if not found:
+                self._documents[path] = data
+                paths.append(path)
+        if problems:
+            raise ConfigurationError("invalid hosted documents:\n" + "\n".join(problems))
+        return paths
+
+    def on_event(self, event_type: str) -> Callable[[H], H]:
+        """Register a handler for events of ``event_type`` (``call_state``, ``call_flow``,
+        ... or ``*`` for all); sync or async. Returns the function unchanged."""
+
+        def register(handler: H) -> H:
+            self._handlers.setdefault(event_type, []).append(handler)
+            return handler
+
+        return register
+
+    @property
+    def flows(self) -> list[Flow]:
+        """The registered flows."""
+        return list(self.router.flows)
+
+    def _not_started(self) -> None:
+        if self._asgi is not None:
+            raise RegistrationError("cannot register after the app has started serving")
+
+    # -- ASGI ------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._asgi is None:
+            self._asgi = self._build()
+        if scope["type"] != "http":
+            await self._asgi(scope, receive, send)
+            return
+        # One structured access-log line per request, whatever answered it.
+        started = time.perf_counter()
+        status = 500
+        info: dict[str, str] = {}
+        scope.setdefault("state", {})["callflow"] = info
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self._asgi(scope, receive, send_status)
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            call, flow = info.get("call") or "-", info.get("flow") or "-"
+            access_logger.info(
+                "method=%s path=%s status=%d call=%s flow=%s duration_ms=%.1f",
+                scope.get("method"),
+                scope.get("path"),
+                status,
+                call,
+                flow,
+                elapsed,
+                extra={
+                    "call": call,
+                    "flow": flow,
+                    "status": status,
+                    "duration_ms": elapsed,
+                    "path": scope.get("path"),
+                    "method": scope.get("method"),
+                },
+            )
+
+    def _build(self) -> Starlette:
+        settings = self.settings
+        self._by_name = {flow.name: flow for flow in self.router.flows}
+        self._by_number = {n: flow for flow in self.router.flows for n in flow.numbers}
+        self._default = next(
+            (f for f in self.router.flows if f.path == settings.webhook_path), None
+        )
+        routes = [Route("/healthz", _healthz, methods=["GET"])]
+        routes.append(Route(settings.webhook_path, self._webhook, methods=["GET", "POST"]))
+        for flow in self.router.flows:
+            if flow.path != settings.webhook_path:
+                routes.append(Route(flow.path, self._endpoint(flow), methods=["GET", "POST"]))
+        for path in self._documents:
+            routes.append(Route(path, self._document, methods=["GET", "POST"]))
+        routes.append(Route(settings.events_path, self._events, methods=["GET", "POST"]))
+        return Starlette(routes=routes)
+
+    def _endpoint(self, flow: Flow) -> Callable[[Request], Awaitable[HTTPResponse]]:
+        async def endpoint(request: Request) -> HTTPResponse:
+            return await self._serve(request, flow)
+
+        return endpoint
+
+    async def _webhook(self, request: Request) -> HTTPResponse:
+        return await self._serve(request, None)
+
+    # -- serving a flow --------------------------------------------------------------------
+
+    async def _serve(self, request: Request, flow: Flow | None) -> HTTPResponse:
+        info: dict[str, str] = request.scope.get("state", {}).get("callflow", {})
+        if flow is not None:
+            info["flow"] = flow.name
+        rejection = check_access(request, self.settings)
+        if rejection is not None:
+            return PlainTextResponse(rejection.message, rejection.status, dict(rejection.headers))
+        try:
+            params = await read_params(request, self.settings.max_body_bytes)
+            params.values.pop(self.settings.access_key_param, None)
+            info["call"] = params.values.get("call", "")
+            if flow is None:
+                flow = self._route(params)
+                if flow is None:
+                    info["flow"] = "(not in service)"
+                    logger.warning(
+                        "no flow for the called number (to=%s tn=%s): not in service",
+                        params.values.get("to"),
+                        params.values.get("tn"),
+                    )
+                    return _xml(self.not_in_service_body)
+                info["flow"] = flow.name
+            state = self._state(params, request)
+            return _xml(await self._answer(request, flow, params, state))
+        except BadRequest as exc:
+            return PlainTextResponse(exc.message, exc.status)
+        except InvalidState as exc:
+            logger.warning(
+                "rejected %s %s: %s (call %s)",
+                request.method,
+                request.url.path,
+                exc.reason,
+                info.get("call") or "-",
+            )
+            return PlainTextResponse(f"forbidden: {exc.reason}", 403)
+
+    def _route(self, params: CallParams) -> Flow | None:
+        region = self.settings.default_region
+        for key in ("to", "tn"):
+            raw = params.values.get(key)
+            if raw:
+                number = to_e164(raw, region)
+                if number is not None and number in self._by_number:
+                    return self._by_number[number]
+        return self._default
+
+    def _state(self, params: CallParams, request: Request) -> Any:
+        token = params.values.pop(STATE_PARAM, None)
+        if token is None:
+            return None
+        return self.signer.verify(token, request.url.path)
+
+    async def _answer(self, request: Request, flow: Flow, params: CallParams, state: Any) -> bytes:
+        values = params.values
+        session_key = values.pop(SESSION_PARAM, None) or values.get("call")
+        carried = session_key is not None and session_key != values.get("call")
+        if session_key is None:
+            session_key = secrets.token_urlsafe(16)
+            carried = True
+        session = self.store.load(session_key)
+        base = base_url(request, self.settings.base_url, self.settings.trusted_proxies)
+
+        def url_for(name: str, *, state: Any = None, **query: str | int) -> str:
+            target = self._by_name.get(name)
+            if target is None:
+                raise KeyError(f"no flow named {name!r}")
+            pairs: dict[str, str] = {k: str(v) for k, v in query.items()}
+            if state is not None:
+                pairs[STATE_PARAM] = self.signer.sign(state, target.path)
+            if carried:
+                pairs[SESSION_PARAM] = session_key
+            if self.settings.access_key is not None:
+                pairs[self.settings.access_key_param] = self.settings.access_key
+            return base + target.path + ("?" + urlencode(pairs) if pairs else "")
+
+        render_template = self.templates.render if self.templates is not None else None
+        call = CallContext(
+            params,
+            region=self.settings.default_region,
+            state=state,
+            session=session,
+            flow=flow.name,
+            request=request,
+            url_for=url_for,
+            render_template=render_template,
+        )
+        body = await self._run(flow, call)
+        if call.session or session:
+            self.store.save(session_key, call.session, self.settings.session_ttl_s)
+        return absolutize(body, base)
+
+    async def _run(self, flow: Flow, call: CallContext) -> bytes:
+        """Run ``flow`` within the timeout; any failure gives the fallback document."""
+        timeout = self.settings.flow_timeout_ms / 1000
+        uuid = call.uuid or "-"
+        try:
+            with anyio.fail_after(timeout):
+                result = await _call(flow.function, call)
+            body = _body(result)
+        except TimeoutError:
+            logger.error(
+                "flow %r took longer than flow_timeout_ms=%d (call %s): fallback sent",
+                flow.name,
+                self.settings.flow_timeout_ms,
+                uuid,
+            )
+            return self.fallback_body
+        except BadRequest:
+            raise
+        except Exception:
+            logger.exception("flow %r raised (call %s): fallback sent", flow.name, uuid)
+            return self.fallback_body
+        if self.settings.validating or not isinstance(result, Response | Rendered):
+            problems = validate(body)
+            if problems:
+                shown = "; ".join(f"{p.line}:{p.column}: {p.message}" for p in problems[:5])
+                logger.error(
+                    "flow %r returned an invalid document (call %s): %s; fallback sent",
+                    flow.name,
+                    uuid,
+                    shown,
+                )
+                return self.fallback_body
+        return body
+
+    async def _document(self, request: Request) -> HTTPResponse:
+        rejection = check_access(request, self.settings)
+        if rejection is not None:
+            return PlainTextResponse(rejection.message, rejection.status, dict(rejection.headers))
+        base = base_url(request, self.settings.base_url, self.settings.trusted_proxies)
+        return _xml(absolutize(self._documents[request.url.path], base))
+
+    # -- events ----------------------------------------------------------------------------
+
+    async def _events(self, request: Request) -> HTTPResponse:
+        rejection = check_access(request, self.settings)
+        if rejection is not None:
+            return PlainTextResponse(rejection.message, rejection.status, dict(rejection.headers))
+        try:
+            if request.method == "POST":
+                body = parse_json(await read_body(request, self.settings.max_body_bytes))
+                if not isinstance(body, dict):
+                    raise BadRequest(400, "the event body must be a JSON object")
+            else:
+                query = dict(request.query_params)
+                query.pop(self.settings.access_key_param, None)
+                body = {
+                    "type": query.pop("type", "call_state"),
+                    "payload": dict(query),
+                    "call": {k: v for k, v in query.items() if k in ("from", "to")},
+                }
+        except BadRequest as exc:
+            return PlainTextResponse(exc.message, exc.status)
+        event = parse_event(body)
+        await self.dispatch(event)
+        return HTTPResponse(status_code=204)
+
+    async def dispatch(self, event: Event) -> None:
+        """Run the handlers registered for ``event``; a failing handler is logged."""
+        for handler in [*self._handlers.get(event.type, ()), *self._handlers.get("*", ())]:
+            try:
+                result = handler(event)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                logger.exception(
+                    "event handler %r failed on a %s event",
+                    getattr(handler, "__name__", handler),
+                    event.type,
+                )
+
+
+async def _call(function: FlowFunction, call: CallContext) -> object:
+    if inspect.iscoroutinefunction(function):
+        return await function(call)
+    result = await anyio.to_thread.run_sync(function, call, abandon_on_cancel=True)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+def _body(result: object) -> bytes:
+    if isinstance(result, Response):
+        return render(result)
+    if isinstance(result, Rendered):
+        return result.body
+    if isinstance(result, bytes):
+        return result
+    if isinstance(result, str):
+        return result.encode("utf-8")
+    raise CallflowError(
+        f"a flow must return a Response, a rendered template or XML, not {type(result).__name__}"
+    )
+
+
+def _xml(body: bytes) -> HTTPResponse:
+    return HTTPResponse(body, media_type=XML)
+
+
+async def _healthz(request: Request) -> HTTPResponse:
+    return PlainTextResponse("ok")

@@ -1,0 +1,83 @@
+"""Reading Opentact's HTTP requests into :class:`CallParams`, with precise 4xx errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from urllib.parse import parse_qsl
+
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import Request
+
+from .context import BadRequest, CallParams, merge_call_object, merge_pairs, parse_json
+
+MAX_FIELDS = 1000
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """Read the body, refusing more than ``limit`` bytes with 413 (before reading it all)."""
+    length = request.headers.get("content-length")
+    if length is not None:
+        if not length.isdigit():
+            raise BadRequest(400, "Content-Length is not a number")
+        if int(length) > limit:
+            raise BadRequest(413, f"request body larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BadRequest(413, f"request body larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _once(data: bytes) -> AsyncGenerator[bytes, None]:
+    yield data
+
+
+async def read_params(request: Request, limit: int) -> CallParams:
+    """Return the parameters of a GET query, or a POST with JSON, form or no body."""
+    params = CallParams()
+    query = request.url.query
+    if query:
+        try:
+            pairs = parse_qsl(
+                query, keep_blank_values=True, errors="strict", max_num_fields=MAX_FIELDS
+            )
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise BadRequest(400, f"malformed query string: {exc}") from exc
+        merge_pairs(params, pairs)
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return params
+    body = await read_body(request, limit)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not body.strip():
+        return params
+    if content_type == "application/json" or content_type.endswith("+json"):
+        merge_call_object(params, parse_json(body))
+    elif content_type == "application/x-www-form-urlencoded":
+        try:
+            text = body.decode("utf-8")
+            form = parse_qsl(
+                text, keep_blank_values=True, errors="strict", max_num_fields=MAX_FIELDS
+            )
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise BadRequest(400, f"malformed form body: {exc}") from exc
+        merge_pairs(params, form)
+    elif content_type == "multipart/form-data":
+        try:
+            parser = MultiPartParser(
+                request.headers, _once(body), max_files=0, max_fields=MAX_FIELDS
+            )
+            data = await parser.parse()
+        except MultiPartException as exc:
+            raise BadRequest(400, f"malformed multipart body: {exc.message}") from exc
+        pairs = [(k, v) for k, v in data.multi_items() if not isinstance(v, UploadFile)]
+        merge_pairs(params, [(k, str(v)) for k, v in pairs])
+    else:
+        shown = content_type or "none"
+        raise BadRequest(
+            415, f"unsupported Content-Type {shown!r}: send JSON or a form, or use GET"
+        )
+    return params

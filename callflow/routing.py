@@ -1,0 +1,118 @@
+"""Flow registration: :class:`Flow` and :class:`Router` (flows of one module)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
+
+from .document import Response
+from .exceptions import RegistrationError
+from .phone import to_e164
+
+if TYPE_CHECKING:
+    from .context import CallContext
+    from .templates import Rendered
+
+FlowResult: TypeAlias = "Response | Rendered | str | bytes"
+"""What a flow returns: a DSL tree, a rendered template, or XML text (validated)."""
+FlowFunction: TypeAlias = "Callable[[CallContext], FlowResult | Awaitable[FlowResult]]"
+F = TypeVar("F", bound=Callable[..., object])
+
+_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*")
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """A registered flow: where it is served, its name for ``url_for``, its numbers."""
+
+    path: str
+    name: str
+    numbers: tuple[str, ...]
+    function: FlowFunction
+
+
+def normalise_path(path: str) -> str:
+    """Check a route path; it must start with ``/`` and hold no query or fragment."""
+    if not isinstance(path, str) or _PATH.fullmatch(path) is None:
+        raise RegistrationError(f"flow path must start with '/' and be a plain path: {path!r}")
+    return path
+
+
+def normalise_numbers(numbers: Iterable[str], region: str = "US") -> tuple[str, ...]:
+    """Return ``numbers`` in E.164, or raise :class:`RegistrationError` for a non-number."""
+    if isinstance(numbers, str):
+        numbers = (numbers,)
+    result = []
+    for number in numbers:
+        e164 = to_e164(str(number), region)
+        if e164 is None:
+            raise RegistrationError(f"{number!r} is not a phone number")
+        result.append(e164)
+    if len(set(result)) != len(result):
+        raise RegistrationError(f"a number is listed twice: {list(numbers)!r}")
+    return tuple(result)
+
+
+class Router:
+    """A set of flows, usually one module's, mounted on an App with ``app.include``.
+
+    >>> router = Router()
+    >>> @router.flow("/menu")
+    ... def menu(call): ...
+    >>> [flow.name for flow in router.flows]
+    ['menu']
+    """
+
+    def __init__(self, *, region: str = "US") -> None:
+        self.flows: list[Flow] = []
+        self._region = region
+
+    def flow(
+        self, path: str, *, name: str | None = None, numbers: Iterable[str] = ()
+    ) -> Callable[[F], F]:
+        """Register the decorated function as a flow at ``path``; return it unchanged.
+
+        ``numbers`` route inbound calls to these numbers (any format, compared in E.164) to
+        this flow from the call-flow webhook.
+        """
+
+        def register(function: F) -> F:
+            self.add_flow(path, function, name=name, numbers=numbers)  # type: ignore[arg-type]
+            return function
+
+        return register
+
+    def add_flow(
+        self,
+        path: str,
+        function: FlowFunction,
+        *,
+        name: str | None = None,
+        numbers: Iterable[str] = (),
+    ) -> Flow:
+        """Register ``function`` as a flow (the non-decorator form of :meth:`flow`)."""
+        if not callable(function):
+            raise RegistrationError(f"a flow must be callable, not {function!r}")
+        flow_name = name or getattr(function, "__name__", "")
+        if not flow_name or flow_name == "<lambda>":
+            raise RegistrationError(f"flow at {path!r} needs a name= (got {flow_name!r})")
+        flow = Flow(
+            normalise_path(path), flow_name, normalise_numbers(numbers, self._region), function
+        )
+        self._check(flow)
+        self.flows.append(flow)
+        return flow
+
+    def _check(self, new: Flow) -> None:
+        for flow in self.flows:
+            if flow.path == new.path:
+                raise RegistrationError(f"path {new.path!r} is already taken by flow {flow.name!r}")
+            if flow.name == new.name:
+                raise RegistrationError(f"flow name {new.name!r} is already registered")
+            shared = set(flow.numbers) & set(new.numbers)
+            if shared:
+                raise RegistrationError(
+                    f"number {sorted(shared)[0]} is already routed to flow {flow.name!r}"
+                )

@@ -1,0 +1,48 @@
+"""Signed, expiring ``state`` tokens carried in round-trip URLs (HMAC via itsdangerous)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+STATE_PARAM = "cf_state"
+"""Query parameter of the token; Opentact appends its own ``state`` (the call state, D9)."""
+
+
+class InvalidState(Exception):
+    """A token that was tampered with, signed with an unknown key, expired or misdirected."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class StateSigner:
+    """Sign JSON-serialisable state for one target path; verify it within ``max_age_s``.
+
+    ``secret`` signs; ``old_secrets`` still verify, so a key can be rotated without
+    breaking calls in progress.
+    """
+
+    def __init__(self, secret: str, old_secrets: Sequence[str] = (), max_age_s: int = 3600):
+        # itsdangerous signs with the last key and verifies with any of them.
+        self._serializer = URLSafeTimedSerializer([*old_secrets, secret], salt="callflow.state")
+        self.max_age_s = max_age_s
+
+    def sign(self, state: Any, path: str) -> str:
+        """Return a token for ``state``, valid only on requests to ``path``."""
+        return str(self._serializer.dumps({"p": path, "s": state}))
+
+    def verify(self, token: str, path: str) -> Any:
+        """Return the state of ``token``, or raise :class:`InvalidState` saying why."""
+        try:
+            payload = self._serializer.loads(token, max_age=self.max_age_s)
+        except SignatureExpired as exc:
+            raise InvalidState("state token expired") from exc
+        except BadSignature as exc:
+            raise InvalidState("state token signature is invalid") from exc
+        if not isinstance(payload, dict) or payload.get("p") != path:
+            raise InvalidState("state token was issued for another path")
+        return payload.get("s")
