@@ -134,9 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _extra_commands() -> list[
     Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]
 ]:
-    from . import serve
+    from . import serve, simulate_cli
 
-    return [serve.add_command]
+    return [serve.add_command, simulate_cli.add_command]
 
 
 def main(

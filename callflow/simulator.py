@@ -1,0 +1,798 @@
+"""A local Opentact: place a call against a flow and record what the caller experiences.
+
+The engine runs documents by the semantics of the spec (§3, rulings of §5, defaults of §7),
+makes the round-trip requests Opentact would make (D9) and records an ordered
+:class:`~callflow.trace.Trace`. Inputs are scripted (keys per Gather attempt, an outcome per
+Dial) or asked for interactively.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import uuid as uuids
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final, Literal
+from zoneinfo import ZoneInfo
+
+from .audio import Pause, Play, Say, Tone
+from .call_control import Answer, Hangup, Hold, Unhold
+from .dial import Dial
+from .document import Error, Meta, Response
+from .element import Element
+from .fetch import Callback, Curl
+from .filters import Call, Geo, Schedule
+from .gather import Gather
+from .geo import state_of
+from .phone import same_number, to_e164
+from .recording import Record, RecordStart, RecordStop, RecordWait
+from .trace import (
+    AnswerEvent,
+    CallbackEvent,
+    DialEvent,
+    EndedBy,
+    ErrorEvent,
+    FilterEvent,
+    GatherEvent,
+    HangupEvent,
+    HoldEvent,
+    MetaEvent,
+    PauseEvent,
+    PlayEvent,
+    RecordEvent,
+    RequestEvent,
+    SayEvent,
+    ToneEvent,
+    Trace,
+    TraceEvent,
+    WarningEvent,
+)
+from .transport import Reply, Transport, with_query
+from .validate import check
+
+DialOutcome = Literal["answer", "busy", "no-answer", "fail"]
+DIAL_OUTCOMES: Final = ("answer", "busy", "no-answer", "fail")
+DIAL_REASONS: Final = {
+    "busy": "[originate] ERR USER_BUSY",
+    "no-answer": "[originate] ERR NO_USER_RESPONSE",
+    "fail": "[originate] ERR CALL_REJECTED",
+}
+
+DEFAULT_DTMF_LENGTH: Final = 1  # §7 #2
+DEFAULT_GATHER_TIMEOUT_MS: Final = 5000  # §7 #2
+DEFAULT_FETCH_TIMEOUT_MS: Final = 10_000  # §7 #7
+DEFAULT_HOLD_MS: Final = 300_000  # D15
+DEFAULT_PAUSE_MS: Final = 1000  # D13
+DEFAULT_RECORD_MS: Final = 10_000  # §7 #7
+MAX_FETCHES: Final = 50
+MAX_COMMANDS: Final = 10_000
+
+Keys = str | None
+"""What the caller does at one Gather attempt: keys pressed (``"1234#"``) or no input."""
+InputProvider = Callable[["GatherPrompt"], Keys]
+DialScript = str | Mapping[str, str]
+"""One Dial's outcome: for every target, or per target (``{"15550100200": "busy"}``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GatherPrompt:
+    """What an interactive input provider is told when a Gather waits for keys."""
+
+    prompt: list[str]
+    attempt: int
+    attempts: int
+    dtmf_length: int
+    dtmf_stop: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where the caller is, overriding the number's geocoding (for ``Geo``)."""
+
+    state: str | None
+    county: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Location:
+        """Read ``STATE[,COUNTY]`` (``NJ,ESSEX``)."""
+        state, _, county = text.partition(",")
+        state = state.strip().upper()
+        if not re.fullmatch(r"[A-Z]{2}", state):
+            raise ValueError(f"location must be STATE[,COUNTY] with a two-letter state: {text!r}")
+        return cls(state, county.strip().upper() or None)
+
+
+class _End(Exception):
+    """The call is over."""
+
+
+class _Replace(Exception):
+    """A fetched document replaces the rest of the current one (D6, D8)."""
+
+    def __init__(self, document: Response, raw: bytes) -> None:
+        self.document = document
+        self.raw = raw
+
+
+@dataclass
+class _Outcome:
+    ok: bool
+    reason: str = ""
+
+
+def _scripted(keys: Iterable[Keys]) -> InputProvider:
+    remaining = iter(list(keys))
+
+    def provide(prompt: GatherPrompt) -> Keys:
+        return next(remaining, None)  # scripted input used up: no input
+
+    return provide
+
+
+def check_dial_script(script: DialScript) -> DialScript:
+    """Reject an unknown Dial outcome early (a usage error)."""
+    outcomes = script.values() if isinstance(script, Mapping) else [script]
+    for outcome in outcomes:
+        if outcome not in DIAL_OUTCOMES:
+            raise ValueError(f"dial outcome must be one of {', '.join(DIAL_OUTCOMES)}: {outcome!r}")
+    return script
+
+
+@dataclass
+class CallRun:
+    """The state of one simulated call while it runs."""
+
+    transport: Transport
+    trace: Trace
+    from_: str
+    to: str
+    inputs: InputProvider
+    dials: Iterator[DialScript]
+    start: datetime
+    tz: ZoneInfo
+    location: Location | None
+    auto_answer: bool
+    method: Literal["GET", "POST"]
+    max_fetches: int
+    max_commands: int
+    on_event: Callable[[TraceEvent], None] | None = None
+    send_events: bool = False
+    uuid: str = field(default_factory=lambda: str(uuids.uuid4()))
+    sca: str = field(default_factory=lambda: str(uuids.uuid4()))
+    elapsed_ms: int = 0
+    answered: bool = False
+    warned_media: bool = False
+    fetches: int = 0
+    commands: int = 0
+    metas: dict[str, str] = field(default_factory=dict)
+    recordings: set[str] = field(default_factory=set)
+    recording_now: set[str] = field(default_factory=set)
+    legacy_callbacks: set[int] = field(default_factory=set)
+    current_url: str | None = None
+
+    # -- recording the trace ---------------------------------------------------------------
+
+    def emit(self, event: TraceEvent) -> None:
+        self.trace.add(event)
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def end(self, ended_by: EndedBy, reason: str, tag: str | None = None) -> _End:
+        self.emit(HangupEvent(reason, ended_by, tag))
+        self._send_state("hangup")
+        return _End(reason)
+
+    # -- running ---------------------------------------------------------------------------
+
+    def run(self) -> Trace:
+        self._send_state("ringing")
+        if self.auto_answer:
+            self.answered = True
+            self._send_state("live")
+        try:
+            document, raw = self._first_document()
+            while True:
+                self._mark_legacy(document, raw)
+                try:
+                    self.block(document.children)
+                except _Replace as replaced:
+                    document, raw = replaced.document, replaced.raw
+                    continue
+                raise self.end("end-of-document", "end of document (Opentact hangs up)")
+        except _End:
+            pass
+        return self.trace
+
+    def _first_document(self) -> tuple[Response, bytes]:
+        if self.transport.document is not None:
+            raw = self.transport.document
+            document = self._document(raw, "the XML file")
+            if document is None:
+                raise self.end("error", "the XML file is not a valid document")
+            return document, raw
+        url = self.transport.start_url or ""
+        params = {"from": self.from_, "to": self.to}
+        body = self.call_object() if self.method == "POST" else None
+        fetched = self.fetch(self.method, url, params, "webhook", json_body=body)
+        if fetched is None:
+            raise self.end("error", "the call-flow webhook failed (§7 #18: Opentact hangs up)")
+        return fetched
+
+    def block(self, children: Sequence[Element]) -> None:
+        for child in children:
+            self.command(child)
+
+    def command(self, el: Element) -> None:
+        self.commands += 1
+        if self.commands > self.max_commands:
+            raise self.end("limit", f"limit: more than {self.max_commands} commands executed")
+        handler = _HANDLERS.get(type(el))
+        if handler is None:  # Error handlers are run by their command, never on their own
+            return
+        handler(self, el)
+
+    def fail(self, el: Element, reason: str) -> None:
+        """Record a failure of ``el`` and run its ``<Error>`` handler if it has one (D7)."""
+        handler = el.error
+        self.emit(ErrorEvent(el.xml_tag, reason, handled=handler is not None))
+        self._send_flow(el, False, reason)
+        if isinstance(handler, Error):
+            if handler.say:
+                self.emit(SayEvent(reason))
+            self.block(handler.children)
+
+    def media(self) -> None:
+        if not self.answered and not self.warned_media:
+            self.warned_media = True
+            self.emit(WarningEvent("media before <Answer/> with auto_answer off (§7 #19)"))
+
+    def now(self) -> datetime:
+        return (self.start + timedelta(milliseconds=self.elapsed_ms)).astimezone(self.tz)
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    def d9(self) -> dict[str, str]:
+        """The parameters Opentact appends to round-trip requests (D9)."""
+        return {
+            "from": self.from_,
+            "tn": self.to.lstrip("+"),
+            "state": "live" if self.answered else "ringing",
+            "sca": self.sca,
+            "call": self.uuid,
+        }
+
+    def call_object(self) -> dict[str, Any]:
+        """A call object as Opentact sends it (§6.1)."""
+        digits = self.to.lstrip("+")
+        return {
+            "uuid": self.uuid,
+            "type": "CallSCA",
+            "direction": "in",
+            "from": self.from_,
+            "to": digits,
+            "state": "live" if self.answered else "ringing",
+            "tn": {"tn": int(digits) if digits.isdigit() else digits},
+            "sip_control_app": {"uuid": self.sca, "auto_answer": self.auto_answer},
+            "created_on": self.start.isoformat(),
+        }
+
+    def fetch(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, str],
+        purpose: str,
+        *,
+        json_body: Any = None,
+        timeout_ms: int | None = None,
+    ) -> tuple[Response, bytes] | None:
+        """Fetch and validate a document; None (with the reason traced) when it fails."""
+        self.fetches += 1
+        if self.fetches > self.max_fetches:
+            raise self.end("limit", f"limit: more than {self.max_fetches} documents fetched")
+        reply, full = self.send(
+            method, url, params, purpose, json_body=json_body, timeout_ms=timeout_ms
+        )
+        if reply is None:
+            return None
+        if reply.error is not None or reply.status is None:
+            self._last_failure = reply.error or "request failed"
+            return None
+        if not 200 <= reply.status < 300:
+            self._last_failure = f"HTTP {reply.status} from {full}"
+            return None
+        document = self._document(reply.body, full)
+        if document is None:
+            return None
+        self.current_url = full
+        return document, reply.body
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, str],
+        purpose: str,
+        *,
+        json_body: Any = None,
+        content: bytes | None = None,
+        content_type: str | None = None,
+        timeout_ms: int | None = None,
+    ) -> tuple[Reply | None, str]:
+        resolved = self.transport.resolve(url)
+        if resolved is None:
+            self._last_failure = f"cannot resolve the path-only URL {url!r} without a server"
+            self.emit(RequestEvent(method, url, params, None, purpose, self._last_failure))
+            return None, url
+        full = with_query(resolved, params)
+        reply = self.transport.request(
+            method,
+            full,
+            json_body=json_body,
+            content=content,
+            content_type=content_type,
+            timeout_ms=timeout_ms or DEFAULT_FETCH_TIMEOUT_MS,
+        )
+        self.emit(RequestEvent(method, full, params, reply.status, purpose, reply.error))
+        return reply, full
+
+    def _document(self, body: bytes, source: str) -> Response | None:
+        problems, document, _ = check(body)
+        if document is None:
+            first = problems[0] if problems else None
+            where = f"{first.line}:{first.column}: {first.message}" if first else "invalid"
+            self._last_failure = f"invalid document from {source}: {where}"
+            self.emit(WarningEvent(self._last_failure))
+            return None
+        return document
+
+    def _mark_legacy(self, document: Response, raw: bytes) -> None:
+        """Remember the Gathers written with the legacy ``callback`` attribute (§2.3)."""
+        self.legacy_callbacks = set()
+        flags = [m.group(0) for m in re.finditer(rb"<Gather\b[^>]*>", raw)]
+        if not any(re.search(rb"\scallback\s*=", tag) for tag in flags):
+            return
+        gathers = [el for el in document.iter() if isinstance(el, Gather)]
+        for el, tag in zip(gathers, flags, strict=False):
+            if re.search(rb"\scallback\s*=", tag):
+                self.legacy_callbacks.add(id(el))
+
+    _last_failure: str = ""
+
+    # -- events to the App's webhook (optional) ------------------------------------------
+
+    def _send_state(self, state: str) -> None:
+        if not self.send_events or self.transport.app is None:
+            return
+        message = f"CallSCA in {self.from_} > {self.to} - {state}"
+        body = {
+            "uuid": str(uuids.uuid4()),
+            "type": "call_state",
+            "created_on": self.now().isoformat(),
+            "message": message,
+            "payload": {"state": state, "duration": self.elapsed_ms // 1000},
+            "call": {**self.call_object(), "state": state},
+        }
+        self._post_event(body)
+
+    def _send_flow(self, el: Element, success: bool, reason: str) -> None:
+        if not self.send_events or self.transport.app is None:
+            return
+        status = "success" if success else "failure"
+        tag = getattr(el, "tag", None) if not isinstance(el, Gather | Hangup) else el.tag
+        body = {
+            "timestamp": self.now().isoformat(),
+            "success": success,
+            "message": f"[{status}] command {el.xml_tag}, reason: {reason}",
+            "type": "call_flow",
+            "command": el.xml_tag,
+            "payload": {
+                "command": {
+                    "name": el.xml_tag,
+                    "success": success,
+                    "reason": reason,
+                    "path": el.xml_tag,
+                    "tag": tag,
+                    "children": [],
+                    "error": [],
+                },
+                "call": self.call_object(),
+            },
+        }
+        self._post_event(body)
+
+    def _post_event(self, body: dict[str, Any]) -> None:
+        app = self.transport.app
+        if app is None:
+            return
+        url = self.transport.base + app.settings.events_path
+        self.transport.request("POST", url, json_body=body)
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def answer(self, el: Answer) -> None:
+        self.answered = True
+        self.elapsed_ms += el.delay or 0  # the delay runs after answering (§7 #1)
+        self.emit(AnswerEvent(el.delay or 0, el.tag))
+        self._send_state("live")
+        self._send_flow(el, True, "answered")
+
+    def hangup(self, el: Hangup) -> None:
+        self._send_flow(el, True, "hangup")
+        reason = f"hangup ({el.tag})" if el.tag else "hangup"
+        raise self.end("hangup", reason, el.tag)
+
+    def say(self, el: Say) -> None:
+        self.media()
+        self.emit(SayEvent(el.text, el.loop or 1, el.lang))
+        self.elapsed_ms += 60 * len(el.text) * (el.loop or 1)  # about 16 characters a second
+        self._send_flow(el, True, "spoken")
+
+    def play(self, el: Play) -> None:
+        self.media()
+        if el.record is not None and el.record not in self.recordings | self.recording_now:
+            self.fail(el, f"no recording named {el.record!r} on this call")
+            return
+        self.emit(PlayEvent(el.url, el.record, el.loop or 1))
+        self._send_flow(el, True, "played")
+
+    def pause(self, el: Pause) -> None:
+        length = el.length if el.length is not None else DEFAULT_PAUSE_MS
+        self.elapsed_ms += length
+        self.emit(PauseEvent(length))
+
+    def tone(self, el: Tone) -> None:
+        self.media()
+        self.emit(ToneEvent(el.hz, el.loop or 1))
+        self._meta_children(el)
+
+    def hold(self, el: Hold) -> None:
+        self.emit(HoldEvent("hold", el.tag))
+        # Nothing takes a simulated call off hold early: the timeout expires (§7 #9).
+        self.elapsed_ms += el.timeout if el.timeout is not None else DEFAULT_HOLD_MS
+        self.emit(HoldEvent("unhold (hold timeout)", el.tag))
+
+    def unhold(self, el: Unhold) -> None:
+        self.emit(HoldEvent("unhold", el.tag))
+
+    def meta(self, el: Meta) -> None:
+        self.metas[el.name] = el.value
+        self.emit(MetaEvent(el.name, el.value))
+
+    def _meta_children(self, el: Element) -> None:
+        for child in el.children:
+            if isinstance(child, Meta):
+                self.meta(child)
+
+    def record(self, el: Record) -> None:
+        self.media()
+        tag = el.tag or f"record-{len(self.recordings) + 1}"
+        length = el.timeout if el.timeout is not None else DEFAULT_RECORD_MS
+        self.emit(RecordEvent("record", el.tag, length))
+        self.recording_now.add(tag)
+        try:
+            self.block([c for c in el.children if not isinstance(c, Error)])
+        finally:
+            self.recording_now.discard(tag)
+            self.recordings.add(tag)
+        self.elapsed_ms += length if not el.children else 0
+
+    def record_start(self, el: RecordStart) -> None:
+        self.recording_now.add(el.tag or "")
+        self.emit(RecordEvent("start", el.tag))
+
+    def record_stop(self, el: RecordStop) -> None:
+        self._finish_recording(el, "stop")
+
+    def record_wait(self, el: RecordWait) -> None:
+        self._finish_recording(el, "wait")  # waits until the recording is done (§7 #8)
+
+    def _finish_recording(self, el: RecordStop | RecordWait, action: str) -> None:
+        tag = el.tag or ""
+        if tag not in self.recording_now:
+            self.fail(el, f"no recording {tag!r} in progress")
+            return
+        self.recording_now.discard(tag)
+        self.recordings.add(tag)
+        self.emit(RecordEvent(action, el.tag))
+
+    def dial(self, el: Dial) -> None:
+        targets = [t.target for t in el.targets]
+        script = next(self.dials, "answer")
+        outcomes = {
+            target: (script.get(target, "no-answer") if isinstance(script, Mapping) else script)
+            for target in targets
+        }
+        winner = next((t for t in targets if outcomes[t] == "answer"), None)
+        self._meta_children(el)
+        if winner is not None:  # first answer wins; the rest are cancelled (D10)
+            self.emit(DialEvent(targets, "answer", winner))
+            self._send_flow(el, True, f"bridged to {winner}")
+            return  # the far end hung up: continue after </Dial>
+        distinct = set(outcomes.values())
+        outcome = distinct.pop() if len(distinct) == 1 else "no-answer"
+        self.emit(DialEvent(targets, outcome))
+        self.fail(el, DIAL_REASONS[outcome])
+
+    def gather(self, el: Gather) -> None:
+        length = el.dtmf_length or DEFAULT_DTMF_LENGTH
+        attempts = el.attempts or 1
+        legacy = id(el) in self.legacy_callbacks
+        self._meta_children(el)
+        for attempt in range(1, attempts + 1):
+            before = len(self.trace.events)
+            for filler in el.fillers:
+                self.command(filler)
+            prompt = [e.text for e in self.trace.events[before:] if isinstance(e, SayEvent)]
+            pressed = self.inputs(GatherPrompt(prompt, attempt, attempts, length, el.dtmf_stop))
+            digits = collect(pressed, length, el.dtmf_stop)
+            if digits is None:
+                timeout = el.timeout if el.timeout is not None else DEFAULT_GATHER_TIMEOUT_MS
+                self.elapsed_ms += timeout
+            if legacy:
+                if self._legacy_callback(el, digits, attempt, attempts, pressed, prompt):
+                    return
+                continue
+            if digits is None:
+                self.emit(GatherEvent(prompt, pressed, None, "no-input", attempt))
+                continue
+            if el.url is not None:
+                self.emit(GatherEvent(prompt, pressed, digits, "url", attempt))
+                params = {**self.d9(), "dtmf": digits}
+                body = self.call_object() if el.method == "POST" else None
+                fetched = self.fetch(el.method or "GET", el.url, params, "gather", json_body=body)
+                if fetched is None:
+                    self.fail(el, self._last_failure)
+                    return
+                raise _Replace(*fetched)
+            for branch, value in el.branches():
+                if value == digits:
+                    self.emit(GatherEvent(prompt, pressed, digits, "match", attempt, value))
+                    self._send_flow(el, True, f"matched {value}")
+                    self.block(branch.children)
+                    return
+            default = el.default
+            outcome = "default" if default is not None else "no-match"
+            self.emit(GatherEvent(prompt, pressed, digits, outcome, attempt))
+            self._send_flow(el, True, f"no branch for {digits}")
+            if default is not None:
+                self.block(default.children)
+            return
+        self.fail(el, "no input")
+
+    def _legacy_callback(
+        self,
+        el: Gather,
+        digits: str | None,
+        attempt: int,
+        attempts: int,
+        pressed: Keys,
+        prompt: list[str],
+    ) -> bool:
+        """Call the legacy ``callback`` after an attempt (§2.3); True when the Gather is done."""
+        success = digits is not None
+        self.emit(GatherEvent(prompt, pressed, digits, "callback", attempt))
+        params = {
+            "code": digits or "",
+            "success": "true" if success else "false",
+            "attempts": str(attempt),
+        }
+        fetched = self.fetch(el.method or "GET", el.url or "", params, "gather-callback")
+        if not success and attempt < attempts:
+            return False  # retried; the reply to a failed attempt is not run
+        if fetched is None:
+            self.fail(el, self._last_failure)
+            return True
+        raise _Replace(*fetched)
+
+    def callback(self, el: Callback) -> None:
+        method = el.method or "GET"
+        self.emit(CallbackEvent(el.url, method, el.tag))
+        self._meta_children(el)
+        params = self.d9()
+        if el.tag is not None:
+            params["tag"] = el.tag
+        for name, value in self.metas.items():
+            params.setdefault(name, value)  # a built-in parameter wins (§7 #16)
+        body = self.call_object() if el.body else None
+        fetched = self.fetch(
+            method, el.url, params, "callback", json_body=body, timeout_ms=el.timeout
+        )
+        if fetched is None:
+            self.fail(el, self._last_failure)
+            return
+        raise _Replace(*fetched)
+
+    def curl(self, el: Curl) -> None:
+        method = el.method or ("POST" if el.body else "GET")
+        content = el.body.encode() if el.body is not None else None
+        reply, _ = self.send(
+            method,
+            el.url,
+            {},
+            "curl",
+            content=content,
+            content_type="text/plain" if content else None,
+            timeout_ms=el.timeout,
+        )
+        if reply is None or reply.status is None or not 200 <= reply.status < 300:
+            reason = self._last_failure if reply is None else reply.error or f"HTTP {reply.status}"
+            self.fail(el, f"curl failed: {reason}")
+            return
+        self._send_flow(el, True, f"HTTP {reply.status}")  # the reply is never run (D18)
+
+    def call_filter(self, el: Call) -> None:
+        matched = True
+        detail = ""
+        if el.field is not None:
+            actual = {
+                "from": self.from_,
+                "to": self.to,
+                "tn": self.to,
+                "direction": "in",
+                "state": "live" if self.answered else "ringing",
+            }[el.field]
+            if el.field in ("from", "to", "tn"):
+                matched = same_number(el.value, actual)
+            else:
+                matched = el.value == actual
+            detail = f"({el.field}={actual!r}, wanted {el.value!r})"
+        self._filter(el, matched, detail)
+
+    def geo(self, el: Geo) -> None:
+        state = self.location.state if self.location else state_of(to_e164(self.from_) or "")
+        county = self.location.county if self.location else None
+        matched = (not el.states or state in el.states) and (
+            el.county is None or county == el.county
+        )  # both conditions must hold (§7 #13)
+        self._filter(
+            el, matched, f"(caller in {state or 'unknown state'}{', ' + county if county else ''})"
+        )
+
+    def schedule(self, el: Schedule) -> None:
+        now = self.now()
+        day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[now.weekday()]
+        matched = el.dow is None or day in el.dow
+        if matched and el.time is not None:
+            matched = in_time_range(now.strftime("%H:%M:%S"), el.time)
+        self._filter(el, matched, f"({now:%a %H:%M:%S %Z})")
+
+    def _filter(self, el: Call | Geo | Schedule, matched: bool, detail: str) -> None:
+        self.emit(FilterEvent(el.xml_tag, matched, detail))
+        if matched:
+            self.block([c for c in el.children if not isinstance(c, Error)])
+
+
+def collect(pressed: Keys, length: int, stop: str | None) -> str | None:
+    """The digits a Gather collects from ``pressed`` (D6): up to ``length`` digits, ending at
+    the stop key (not part of the code). Only the stop key, or nothing: no input (§7 #3)."""
+    if not pressed:
+        return None
+    digits = ""
+    for key in pressed:
+        if stop is not None and key == stop:
+            break
+        digits += key
+        if len(digits) >= length:
+            break
+    return digits or None
+
+
+def in_time_range(clock: str, time_range: str) -> bool:
+    """Whether ``HH:MM:SS`` is in the inclusive range; a range may cross midnight (§7 #14)."""
+    start, end = time_range.split("-")
+    if start <= end:
+        return start <= clock <= end
+    return clock >= start or clock <= end
+
+
+_HANDLERS: dict[type[Element], Callable[[CallRun, Any], None]] = {
+    Answer: CallRun.answer,
+    Hangup: CallRun.hangup,
+    Say: CallRun.say,
+    Play: CallRun.play,
+    Pause: CallRun.pause,
+    Tone: CallRun.tone,
+    Hold: CallRun.hold,
+    Unhold: CallRun.unhold,
+    Meta: CallRun.meta,
+    Record: CallRun.record,
+    RecordStart: CallRun.record_start,
+    RecordStop: CallRun.record_stop,
+    RecordWait: CallRun.record_wait,
+    Dial: CallRun.dial,
+    Gather: CallRun.gather,
+    Callback: CallRun.callback,
+    Curl: CallRun.curl,
+    Call: CallRun.call_filter,
+    Geo: CallRun.geo,
+    Schedule: CallRun.schedule,
+}
+
+
+class Simulator:
+    """Plays Opentact's part against ``target``: a callflow ``App`` (in process, no
+    sockets), ``"module:attribute"``, an ``http(s)://`` URL of any server, or an XML file.
+
+    >>> from callflow import App, Response, Say, Hangup
+    >>> app = App(secret="doc")
+    >>> _ = app.flow("/")(lambda call: Response(Say("Hi"), Hangup()))  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        target: object,
+        *,
+        auto_answer: bool = True,
+        method: Literal["GET", "POST"] = "GET",
+        tz: str = "UTC",
+        events: bool = False,
+        max_fetches: int = MAX_FETCHES,
+        max_commands: int = MAX_COMMANDS,
+    ) -> None:
+        self.transport = Transport(target)
+        self.auto_answer = auto_answer
+        self.method = method
+        self.tz = ZoneInfo(tz)
+        self.events = events
+        self.max_fetches = max_fetches
+        self.max_commands = max_commands
+
+    def call(
+        self,
+        *,
+        from_: str = "+15550100999",
+        to: str = "+15550100200",
+        keys: Iterable[Keys] = (),
+        dial: Iterable[DialScript] = (),
+        at: datetime | None = None,
+        tz: str | None = None,
+        location: Location | str | None = None,
+        input: InputProvider | None = None,
+        on_event: Callable[[TraceEvent], None] | None = None,
+    ) -> Trace:
+        """Place one call and return its :class:`Trace`.
+
+        ``keys`` answers Gather attempts in order (``None`` = no input; when they run out,
+        further attempts get no input); ``dial`` gives each Dial's outcome (``answer``,
+        ``busy``, ``no-answer``, ``fail``; default ``answer``); ``at`` is the call's start
+        time for Schedule (naive times are in ``tz``); ``location`` overrides the caller's
+        ``STATE[,COUNTY]`` for Geo; ``input`` asks for keys instead of ``keys``.
+        """
+        zone = ZoneInfo(tz) if tz is not None else self.tz
+        start = at or datetime.now(zone)
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=zone)
+        if isinstance(location, str):
+            location = Location.parse(location)
+        scripts = [check_dial_script(script) for script in dial]
+        run = CallRun(
+            transport=self.transport,
+            trace=Trace(),
+            from_=to_e164(from_) or from_,
+            to=to_e164(to) or to,
+            inputs=input or _scripted(keys),
+            dials=itertools.chain(scripts),
+            start=start,
+            tz=zone,
+            location=location,
+            auto_answer=self.auto_answer,
+            method=self.method,
+            max_fetches=self.max_fetches,
+            max_commands=self.max_commands,
+            on_event=on_event,
+            send_events=self.events,
+        )
+        return run.run()
+
+    def close(self) -> None:
+        """Release the in-process client and HTTP connections."""
+        self.transport.close()
+
+    def __enter__(self) -> Simulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,285 @@
+"""What happened on a simulated call: ordered, typed events and helpers to read them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar, Literal, TypeVar
+
+EndedBy = Literal["hangup", "end-of-document", "error", "limit"]
+E = TypeVar("E", bound="TraceEvent")
+
+
+@dataclass(frozen=True, slots=True)
+class TraceEvent:
+    """Base of every trace event; ``type`` names the kind in JSON output."""
+
+    type: ClassVar[str] = "event"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the event as a JSON-ready dict with its ``type``."""
+        return {"type": self.type, **asdict(self)}
+
+    def describe(self) -> str:
+        """One line for the transcript."""
+        return self.type
+
+
+@dataclass(frozen=True, slots=True)
+class RequestEvent(TraceEvent):
+    """A request made to the customer's server (or a Curl target)."""
+
+    type: ClassVar[str] = "request"
+    method: str
+    url: str
+    params: dict[str, str]
+    status: int | None
+    purpose: str
+    """``webhook``, ``gather``, ``gather-callback``, ``callback`` or ``curl``."""
+    error: str | None = None
+
+    def describe(self) -> str:
+        outcome = self.error or f"HTTP {self.status}"
+        return f"[{self.purpose}] {self.method} {self.url} -> {outcome}"
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerEvent(TraceEvent):
+    type: ClassVar[str] = "answer"
+    delay: int = 0
+    tag: str | None = None
+
+    def describe(self) -> str:
+        return "(call answered)"
+
+
+@dataclass(frozen=True, slots=True)
+class SayEvent(TraceEvent):
+    type: ClassVar[str] = "say"
+    text: str
+    loop: int = 1
+    lang: str | None = None
+
+    def describe(self) -> str:
+        times = f" (x{self.loop})" if self.loop > 1 else ""
+        return f"Say: {' '.join(self.text.split())}{times}"
+
+
+@dataclass(frozen=True, slots=True)
+class PlayEvent(TraceEvent):
+    type: ClassVar[str] = "play"
+    url: str | None
+    record: str | None = None
+    loop: int = 1
+
+    def describe(self) -> str:
+        what = self.url if self.url else f"recording {self.record!r}"
+        times = f" (x{self.loop})" if self.loop > 1 else ""
+        return f"Play: {what}{times}"
+
+
+@dataclass(frozen=True, slots=True)
+class PauseEvent(TraceEvent):
+    type: ClassVar[str] = "pause"
+    length: int
+
+    def describe(self) -> str:
+        return f"(pause {self.length} ms)"
+
+
+@dataclass(frozen=True, slots=True)
+class ToneEvent(TraceEvent):
+    type: ClassVar[str] = "tone"
+    hz: tuple[int | float, ...] | None
+    loop: int = 1
+
+    def describe(self) -> str:
+        freqs = ",".join(str(f) for f in self.hz) if self.hz else "default"
+        return f"Tone: {freqs} Hz"
+
+
+@dataclass(frozen=True, slots=True)
+class GatherEvent(TraceEvent):
+    """One attempt of a Gather: what was asked, what the caller pressed, what followed."""
+
+    type: ClassVar[str] = "gather"
+    prompt: list[str]
+    input: str | None
+    digits: str | None
+    outcome: str
+    """``match``, ``default``, ``no-match``, ``no-input``, ``url`` or ``callback``."""
+    attempt: int = 1
+    value: str | None = None
+
+    def describe(self) -> str:
+        pressed = "no input" if self.input is None else f"pressed {self.input!r}"
+        branch = f" (branch {self.value!r})" if self.value is not None else ""
+        return f"Gather attempt {self.attempt}: {pressed} -> {self.outcome}{branch}"
+
+
+@dataclass(frozen=True, slots=True)
+class DialEvent(TraceEvent):
+    type: ClassVar[str] = "dial"
+    targets: list[str]
+    outcome: str
+    answered_by: str | None = None
+
+    def describe(self) -> str:
+        who = f", answered by {self.answered_by}" if self.answered_by else ""
+        return f"Dial {', '.join(self.targets)}: {self.outcome}{who}"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordEvent(TraceEvent):
+    type: ClassVar[str] = "record"
+    action: str
+    """``record``, ``start``, ``stop`` or ``wait``."""
+    tag: str | None = None
+    length: int | None = None
+
+    def describe(self) -> str:
+        name = f" {self.tag!r}" if self.tag else ""
+        return f"Record {self.action}{name}"
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackEvent(TraceEvent):
+    type: ClassVar[str] = "callback"
+    url: str
+    method: str
+    tag: str | None = None
+
+    def describe(self) -> str:
+        return f"Callback {self.method} {self.url}"
+
+
+@dataclass(frozen=True, slots=True)
+class HoldEvent(TraceEvent):
+    type: ClassVar[str] = "hold"
+    action: str
+    tag: str | None = None
+
+    def describe(self) -> str:
+        return f"({self.action})"
+
+
+@dataclass(frozen=True, slots=True)
+class MetaEvent(TraceEvent):
+    type: ClassVar[str] = "meta"
+    name: str
+    value: str
+
+    def describe(self) -> str:
+        return f"Meta {self.name}={self.value!r}"
+
+
+@dataclass(frozen=True, slots=True)
+class FilterEvent(TraceEvent):
+    type: ClassVar[str] = "filter"
+    element: str
+    matched: bool
+    detail: str = ""
+
+    def describe(self) -> str:
+        return f"{self.element} {'matched' if self.matched else 'did not match'} {self.detail}"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorEvent(TraceEvent):
+    """A command that failed; ``handled`` when its ``<Error>`` ran."""
+
+    type: ClassVar[str] = "error"
+    command: str
+    reason: str
+    handled: bool = False
+
+    def describe(self) -> str:
+        handled = " (Error handler runs)" if self.handled else ""
+        return f"! {self.command} failed: {self.reason}{handled}"
+
+
+@dataclass(frozen=True, slots=True)
+class WarningEvent(TraceEvent):
+    type: ClassVar[str] = "warning"
+    message: str
+
+    def describe(self) -> str:
+        return f"warning: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class HangupEvent(TraceEvent):
+    type: ClassVar[str] = "hangup"
+    reason: str
+    ended_by: EndedBy
+    tag: str | None = None
+
+    def describe(self) -> str:
+        return f"Hangup: {self.reason}"
+
+
+@dataclass
+class Trace:
+    """The ordered events of one simulated call."""
+
+    events: list[TraceEvent] = field(default_factory=list)
+
+    def add(self, event: TraceEvent) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type[E]) -> list[E]:
+        """Return the events of class ``kind``, in order."""
+        return [event for event in self.events if isinstance(event, kind)]
+
+    @property
+    def heard(self) -> list[str]:
+        """What the caller heard, in order: each Say text (once per loop) and each Play."""
+        result: list[str] = []
+        for event in self.events:
+            if isinstance(event, SayEvent):
+                result.extend([" ".join(event.text.split())] * event.loop)
+            elif isinstance(event, PlayEvent):
+                what = event.url or f"recording:{event.record}"
+                result.extend([f"[play {what}]"] * event.loop)
+        return result
+
+    @property
+    def dialed(self) -> list[str]:
+        """Every target dialled, in order."""
+        return [target for dial in self.of(DialEvent) for target in dial.targets]
+
+    @property
+    def requests(self) -> list[RequestEvent]:
+        """Every request made, in order."""
+        return self.of(RequestEvent)
+
+    @property
+    def hangup(self) -> HangupEvent | None:
+        """The hang-up event (the last event of a finished call)."""
+        hangups = self.of(HangupEvent)
+        return hangups[-1] if hangups else None
+
+    @property
+    def hangup_reason(self) -> str | None:
+        """Why the call ended."""
+        return self.hangup.reason if self.hangup else None
+
+    @property
+    def ended_normally(self) -> bool:
+        """Whether the call ended with a Hangup or at the end of a document."""
+        return self.hangup is not None and self.hangup.ended_by in ("hangup", "end-of-document")
+
+    def transcript(self) -> str:
+        """A readable account of the call, one line per event."""
+        return "\n".join(event.describe() for event in self.events)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``{"events": [...], "hangup_reason": ...}`` for JSON output."""
+        return {
+            "events": [event.to_dict() for event in self.events],
+            "hangup_reason": self.hangup_reason,
+            "ended_by": self.hangup.ended_by if self.hangup else None,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
