@@ -179,6 +179,8 @@ def time_range(element: str, attribute: str, value: object) -> str:
 
 def _items(element: str, attribute: str, value: object) -> tuple[object, ...]:
     # A comma-separated string is accepted as well as a sequence: "NJ,NY" == ("NJ", "NY").
+    if isinstance(value, bytes | bytearray | memoryview):
+        raise fail(element, attribute, "must be a sequence or a comma-separated str", value)
     if isinstance(value, str):
         items: tuple[object, ...] = tuple(value.split(","))
     elif isinstance(value, Sequence):

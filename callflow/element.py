@@ -121,6 +121,8 @@ class Element:
         positional = self._positional()
         for name in positional:
             args.append(repr(getattr(self, name)))
+        if not positional and self.content is not None and self.children:
+            args.append("None")  # the text slot comes first: keep eval(repr(x)) == x
         args.extend(repr(child) for child in self.children)
         for spec in self.fields:
             value = getattr(self, spec.name)

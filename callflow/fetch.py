@@ -55,7 +55,7 @@ class Curl(Element):
     __slots__ = ("body", "method", "tag", "timeout", "url")
     xml_tag = "Curl"
     fields = (
-        Field("body", "body", checks.xml_text),
+        Field("body", "body", checks.non_empty_text),
         Field("url", "url", checks.url),
         Field("method", "method", checks.curl_method),
         Field("timeout", "timeout", checks.ms),

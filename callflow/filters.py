@@ -76,7 +76,7 @@ class Schedule(Element):
     def __init__(
         self,
         *children: CommandBlockChild,
-        dow: Sequence[Day] | None = None,
+        dow: Sequence[Day] | str | None = None,
         time: str | None = None,
     ) -> None:
         self._setup(children, (dow, time))

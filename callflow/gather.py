@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from . import checks
+from . import checks, nesting
 from .element import Element, Field
+from .exceptions import NestingError
 
 if TYPE_CHECKING:
     from .aliases import BlockChild, GatherChild, GatherMethod, SwitchChild
@@ -55,40 +55,26 @@ class Gather(Element):
         attempts: int | None = None,
         tag: str | None = None,
     ) -> None:
-        if any(isinstance(child, Switch) for child in children):
+        switches = sum(1 for child in children if isinstance(child, Switch))
+        if switches:
+            if switches > 1:
+                allowed = nesting.allowed_children("Gather")
+                reason = "<Gather> can hold at most one <Switch>"
+                raise NestingError("Gather", "Switch", allowed, reason=reason)
             children = _without_switch(children)
         self._setup(children, (dtmf_length, dtmf_stop, url, method, timeout, attempts, tag))
 
     def _check(self) -> None:
         seen: set[str] = set()
-        for branch, value in self.branches():
+        for _, value in self.branches():
             if value in seen:
                 rule = "duplicates another branch of this Gather (D5)"
-                raise checks.fail(branch.xml_tag, branch.fields[0].name, rule, value)
+                raise checks.fail("DTMF", "value", rule, value)
             seen.add(value)
-        default_count = sum(1 for _ in self._all("Default"))
-        error_count = sum(1 for _ in self._all("Error"))
-        if default_count > 1 or error_count > 1:
-            which = "Default" if default_count > 1 else "Error"
-            rule = f"holds more than one <{which}> counting its <Switch>"
-            raise checks.fail("Gather", "children", rule, which)
 
-    def _all(self, name: str) -> Iterator[Element]:
-        for child in self.children:
-            if child.xml_tag == name:
-                yield child
-            elif child.xml_tag == "Switch":
-                yield from (case for case in child.children if case.xml_tag == name)
-
-    def branches(self) -> tuple[tuple[DTMF | Case, str], ...]:
-        """Return every ``(branch, keys)`` pair: DTMF children and Case children of Switch."""
-        result: list[tuple[DTMF | Case, str]] = []
-        for child in self.children:
-            if isinstance(child, DTMF):
-                result.append((child, child.value))
-            elif isinstance(child, Switch):
-                result.extend((case, case.dtmf) for case in child.find(Case))
-        return tuple(result)
+    def branches(self) -> tuple[tuple[DTMF, str], ...]:
+        """Return every ``(branch, keys)`` pair, in order."""
+        return tuple((child, child.value) for child in self.children if isinstance(child, DTMF))
 
     @property
     def fillers(self) -> tuple[Element, ...]:
@@ -97,16 +83,8 @@ class Gather(Element):
 
     @property
     def default(self) -> Default | None:
-        """The ``Default`` branch (directly or inside ``Switch``), if any."""
-        for child in self._all("Default"):
-            if isinstance(child, Default):
-                return child
-        return None
-
-    @property
-    def error(self) -> Element | None:
-        """The ``Error`` handler (directly or inside ``Switch``), if any."""
-        return next(self._all("Error"), None)
+        """The ``Default`` branch, if any (a Switch's was moved onto the Gather)."""
+        return next((c for c in self.children if isinstance(c, Default)), None)
 
 
 def _without_switch(children: tuple[GatherChild, ...]) -> tuple[GatherChild, ...]:
