@@ -42,6 +42,7 @@ from .gather import Case as Case
 from .gather import Default as Default
 from .gather import Gather as Gather
 from .gather import Switch as Switch
+from .lint import lint as lint
 from .parse import parse as parse
 from .problems import Finding as Finding
 from .problems import Problem as Problem
@@ -113,6 +114,7 @@ __all__ = [
     "Unhold",
     "__version__",
     "assert_valid",
+    "lint",
     "parse",
     "render",
     "validate",

@@ -31,9 +31,10 @@ from .config import Settings
 from .context import BadRequest, CallContext, CallParams, parse_json
 from .document import Response
 from .events import Event, parse_event
-from .exceptions import CallflowError, ConfigurationError, RegistrationError
+from .exceptions import CallflowError, ConfigurationError, RegistrationError, TemplateError
 from .incoming import read_body, read_params
 from .phone import to_e164
+from .problems import Problem
 from .render import render
 from .routing import Flow, FlowFunction, Router
 from .security import check_access
@@ -41,7 +42,7 @@ from .sessions import MemoryStore, SessionStore
 from .templates import Rendered, Templates
 from .tokens import STATE_PARAM, InvalidState, StateSigner
 from .urls import absolutize, base_url
-from .validate import validate
+from .validate import check, validate
 
 logger = logging.getLogger("callflow")
 access_logger = logging.getLogger("callflow.access")
@@ -114,6 +115,7 @@ class App:
         """Register the decorated flow at ``path`` and return it unchanged (see
         :meth:`Router.flow`). A flow at the webhook path is the default flow."""
         self._not_started()
+        self._reserve(path)
         return self.router.flow(path, name=name, numbers=numbers)
 
     def include(self, router: Router, prefix: str = "") -> None:
@@ -123,6 +125,7 @@ class App:
             raise RegistrationError(f"prefix must start with '/' and not end with it: {prefix!r}")
         for flow in router.flows:
             path = prefix + flow.path if flow.path != "/" or not prefix else prefix
+            self._reserve(path)
             self.router.add_flow(path, flow.function, name=flow.name, numbers=flow.numbers)
 
     def documents(self, directory: str | Path, prefix: str = "") -> list[str]:
@@ -140,8 +143,9 @@ class App:
             found = validate(data)
             problems.extend(f"{file}:{p.line}: {p.message}" for p in found)
             path = f"{prefix}/{file.relative_to(root).as_posix()}"
-            if path in self._documents or any(f.path == path for f in self.router.flows):
-                raise RegistrationError(f"path {path!r} is already taken")
+            self._reserve(path)
+            if any(f.path == path for f in self.router.flows):
+                raise RegistrationError(f"path {path!r} is already taken by a flow")
             if not found:
                 self._documents[path] = data
                 paths.append(path)
@@ -163,6 +167,13 @@ class App:
     def flows(self) -> list[Flow]:
         """The registered flows."""
         return list(self.router.flows)
+
+    def _reserve(self, path: str) -> None:
+        """Refuse a path that the app's own routes or a hosted document already answer."""
+        if path in ("/healthz", self.settings.events_path):
+            raise RegistrationError(f"path {path!r} is reserved (health check, event webhook)")
+        if path in self._documents:
+            raise RegistrationError(f"path {path!r} is already taken by a hosted document")
 
     def _not_started(self) -> None:
         if self._asgi is not None:
@@ -299,6 +310,7 @@ class App:
             session_key = secrets.token_urlsafe(16)
             carried = True
         session = self.store.load(session_key)
+        had_session = bool(session)
         base = base_url(request, self.settings.base_url, self.settings.trusted_proxies)
 
         def url_for(name: str, *, state: Any = None, **query: str | int) -> str:
@@ -326,8 +338,10 @@ class App:
             render_template=render_template,
         )
         body = await self._run(flow, call)
-        if call.session or session:
+        if call.session:
             self.store.save(session_key, call.session, self.settings.session_ttl_s)
+        elif had_session:  # the flow cleared it
+            self.store.delete(session_key)
         return absolutize(body, base)
 
     async def _run(self, flow: Flow, call: CallContext) -> bytes:
@@ -337,7 +351,12 @@ class App:
         try:
             with anyio.fail_after(timeout):
                 result = await _call(flow.function, call)
-            body = _body(result)
+            if isinstance(result, Response):
+                body = render(result)
+            elif isinstance(result, Rendered):
+                body = result.body
+            else:
+                body = _canonical(result)
         except TimeoutError:
             logger.error(
                 "flow %r took longer than flow_timeout_ms=%d (call %s): fallback sent",
@@ -348,10 +367,18 @@ class App:
             return self.fallback_body
         except BadRequest:
             raise
+        except (InvalidDocument, TemplateError) as exc:
+            logger.error(
+                "flow %r returned an invalid document (call %s): %s; fallback sent",
+                flow.name,
+                uuid,
+                exc,
+            )
+            return self.fallback_body
         except Exception:
             logger.exception("flow %r raised (call %s): fallback sent", flow.name, uuid)
             return self.fallback_body
-        if self.settings.validating or not isinstance(result, Response | Rendered):
+        if self.settings.validating and isinstance(result, Response):
             problems = validate(body)
             if problems:
                 shown = "; ".join(f"{p.line}:{p.column}: {p.message}" for p in problems[:5])
@@ -411,6 +438,30 @@ class App:
                 )
 
 
+def _canonical(result: object) -> bytes:
+    """Validate XML text returned by a flow and return it in canonical form (D1)."""
+    if isinstance(result, str):
+        result = result.encode("utf-8")
+    if not isinstance(result, bytes):
+        raise CallflowError(
+            "a flow must return a Response, a rendered template or XML, "
+            f"not {type(result).__name__}"
+        )
+    problems, document, _ = check(result)
+    if document is None:
+        raise InvalidDocument(problems)
+    return render(document)
+
+
+class InvalidDocument(CallflowError):
+    """XML text from a flow that is not a valid document."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        shown = "; ".join(f"{p.line}:{p.column}: {p.message}" for p in problems[:5])
+        super().__init__(f"invalid document: {shown}")
+
+
 async def _call(function: FlowFunction, call: CallContext) -> object:
     if inspect.iscoroutinefunction(function):
         return await function(call)
@@ -418,20 +469,6 @@ async def _call(function: FlowFunction, call: CallContext) -> object:
     if inspect.isawaitable(result):
         result = await result
     return result
-
-
-def _body(result: object) -> bytes:
-    if isinstance(result, Response):
-        return render(result)
-    if isinstance(result, Rendered):
-        return result.body
-    if isinstance(result, bytes):
-        return result
-    if isinstance(result, str):
-        return result.encode("utf-8")
-    raise CallflowError(
-        f"a flow must return a Response, a rendered template or XML, not {type(result).__name__}"
-    )
 
 
 def _xml(body: bytes) -> HTTPResponse:

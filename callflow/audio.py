@@ -22,7 +22,7 @@ class Say(Element):
     Say('Thanks for calling.', lang='en-US', loop=2)
     """
 
-    __slots__ = ("code", "gender", "lang", "loop", "tag", "text", "type")
+    __slots__ = ()
     xml_tag = "Say"
     fields = (
         Field("text", "text", checks.non_empty_text),
@@ -71,7 +71,7 @@ class Play(Element):
     Play(record='msg')
     """
 
-    __slots__ = ("leg", "loop", "record", "tag", "url")
+    __slots__ = ()
     xml_tag = "Play"
     fields = (
         Field("url", "url", checks.url),
@@ -109,7 +109,7 @@ class Play(Element):
 class Pause(Element):
     """Wait ``length`` ms (default 1000, D13); ``dtmf_stop`` ends it early."""
 
-    __slots__ = ("dtmf_stop", "length")
+    __slots__ = ()
     xml_tag = "Pause"
     fields = (Field("length", "length", checks.ms), Field("dtmf_stop", "dtmf_stop", checks.key))
 
@@ -125,7 +125,7 @@ class Pause(Element):
 class Tone(Element):
     """Play a tone: frequencies ``hz``, cadence ``don``/``doff`` ms, ``volume`` dB <= 0 (D16)."""
 
-    __slots__ = ("doff", "don", "hz", "leg", "loop", "tag", "timeout", "volume")
+    __slots__ = ()
     xml_tag = "Tone"
     fields = (
         Field("tag", "tag", checks.tag),

@@ -15,7 +15,7 @@ class Answer(Element):
     """Answer the inbound call; ``delay`` ms wait after answering (§7 #1). Not needed with
     ``auto_answer``."""
 
-    __slots__ = ("delay", "tag")
+    __slots__ = ()
     xml_tag = "Answer"
     fields = (Field("delay", "delay", checks.ms), Field("tag", "tag", checks.tag))
 
@@ -29,7 +29,7 @@ class Answer(Element):
 class Hangup(Element):
     """End the call; ``tag`` is the hang-up reason in events (D20)."""
 
-    __slots__ = ("tag",)
+    __slots__ = ()
     xml_tag = "Hangup"
     fields = (Field("tag", "tag", checks.tag),)
 
@@ -42,7 +42,7 @@ class Hangup(Element):
 class Hold(Element):
     """Put the call on hold for at most ``timeout`` ms (default and maximum 300000, D15)."""
 
-    __slots__ = ("tag", "timeout")
+    __slots__ = ()
     xml_tag = "Hold"
     fields = (Field("tag", "tag", checks.tag), Field("timeout", "timeout", checks.hold_ms))
 
@@ -56,7 +56,7 @@ class Hold(Element):
 class Unhold(Element):
     """Take the call off hold (D15)."""
 
-    __slots__ = ("tag",)
+    __slots__ = ()
     xml_tag = "Unhold"
     fields = (Field("tag", "tag", checks.tag),)
 

@@ -51,6 +51,8 @@ def xml_text(element: str, attribute: str, value: object) -> str:
     """Any string XML can hold."""
     if not isinstance(value, str):
         raise fail(element, attribute, "must be a str", value)
+    if value.isprintable():  # fast path: printable characters are all legal in XML
+        return value
     bad = XML_FORBIDDEN.search(value)
     if bad is not None:
         char = f"U+{ord(bad.group()):04X}"
@@ -138,6 +140,11 @@ def tag(element: str, attribute: str, value: object) -> str:
     return xml_text(element, attribute, value)
 
 
+MARKUP_FREE: set[Checker] = set()
+"""Checkers whose accepted values hold no character XML escapes (& < > " and whitespace
+other than space), so the renderer writes them as they are."""
+
+
 def one_of(*choices: str) -> Checker:
     """A checker accepting exactly one of ``choices``."""
     allowed = " | ".join(choices)
@@ -147,25 +154,42 @@ def one_of(*choices: str) -> Checker:
             raise fail(element, attribute, f"must be one of {allowed}", value)
         return value
 
+    if not any(ch in '&<>"\t\n\r' for choice in choices for ch in choice):
+        MARKUP_FREE.add(check)
     return check
 
 
-def pattern(regex: re.Pattern[str], rule: str) -> Checker:
-    """A checker for strings that fully match ``regex``."""
+def pattern(regex: re.Pattern[str], rule: str, *, markup_free: bool = False) -> Checker:
+    """A checker for strings that fully match ``regex``; ``markup_free`` when no match can
+    hold a character XML escapes."""
+
+    accepted: dict[str, None] = {}  # values seen before: most flows repeat a handful
 
     def check(element: str, attribute: str, value: object) -> object:
+        if type(value) is str and value in accepted:
+            return value
         if not isinstance(value, str) or regex.fullmatch(value) is None:
             raise fail(element, attribute, rule, value)
+        if len(accepted) < 256:
+            accepted[value] = None
         return value
 
+    if markup_free:
+        MARKUP_FREE.add(check)
     return check
 
 
-lang = pattern(LANG, "must be a language tag such as en-US")
-voice_code = pattern(TOKEN, "must be a voice code (letters, digits, '_', '.', ':', '-')")
-curl_method = pattern(METHOD_TOKEN, "must be an upper-case HTTP method such as POST")
-meta_name = pattern(META_NAME, "must start with a letter or '_' then letters, digits, _ . -")
-county = pattern(COUNTY, "must be an upper-case county name such as ESSEX")
+lang = pattern(LANG, "must be a language tag such as en-US", markup_free=True)
+voice_code = pattern(
+    TOKEN, "must be a voice code (letters, digits, '_', '.', ':', '-')", markup_free=True
+)
+curl_method = pattern(
+    METHOD_TOKEN, "must be an upper-case HTTP method such as POST", markup_free=True
+)
+meta_name = pattern(
+    META_NAME, "must start with a letter or '_' then letters, digits, _ . -", markup_free=True
+)
+county = pattern(COUNTY, "must be an upper-case county name such as ESSEX", markup_free=True)
 to_target = pattern(TO_TARGET, "must be digits (optional leading '+') or a user@host address")
 sip_target = pattern(SIP_TARGET, "must be a user@host[:port] SIP address")
 
@@ -234,6 +258,9 @@ def frequencies(element: str, attribute: str, value: object) -> tuple[int | floa
             raise fail(element, attribute, "must hold frequencies from 1 to 100000 Hz", value)
         result.append(number)
     return tuple(result)
+
+
+MARKUP_FREE.update((key, keys, time_range))
 
 
 def scalar(element: str, attribute: str, value: object) -> str:

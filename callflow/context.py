@@ -87,10 +87,10 @@ def parse_json(data: bytes) -> object:
     """Decode a JSON body or raise :class:`BadRequest`."""
     try:
         return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest(400, f"the request body is not valid JSON: {exc}") from exc
     except RecursionError as exc:
         raise BadRequest(400, "the request body is nested too deeply") from exc
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, over-long integers
+        raise BadRequest(400, f"the request body is not valid JSON: {exc}") from exc
 
 
 def _bool(name: str, raw: str) -> bool:

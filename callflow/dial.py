@@ -39,7 +39,7 @@ class Dial(Element):
 class To(Element):
     """A dial target: a number (digits, optional ``+``) or a ``user@host`` SIP address."""
 
-    __slots__ = ("target",)
+    __slots__ = ()
     xml_tag = "To"
     fields = (Field("target", "target", checks.to_target),)
     content = "target"
@@ -55,7 +55,7 @@ class To(Element):
 class Sip(Element):
     """A SIP dial target ``user@host[:port]``."""
 
-    __slots__ = ("target",)
+    __slots__ = ()
     xml_tag = "Sip"
     fields = (Field("target", "target", checks.sip_target),)
     content = "target"

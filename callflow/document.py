@@ -32,7 +32,7 @@ class Error(Element):
     ``say=True`` speaks the failure reason first.
     """
 
-    __slots__ = ("say", "tag")
+    __slots__ = ()
     xml_tag = "Error"
     fields = (Field("tag", "tag", checks.tag), Field("say", "say", checks.boolean))
 
@@ -50,7 +50,7 @@ class Meta(Element):
     holding a line break is rendered as text content, any other as the ``value`` attribute.
     """
 
-    __slots__ = ("name", "value")
+    __slots__ = ()
     xml_tag = "Meta"
     fields = (Field("name", "name", checks.meta_name), Field("value", "value", checks.scalar))
     content = "value"

@@ -7,7 +7,7 @@ object is built, so a wrong tree fails in the developer's code, never during a l
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import FrozenInstanceError
 from typing import Any, ClassVar, Literal, NamedTuple, TypeVar
 
@@ -27,10 +27,34 @@ class Field(NamedTuple):
     check: Checker
 
 
+def _compile_checker(tag: str, fields: tuple[Field, ...]) -> Callable[..., tuple[object, ...]]:
+    """Return a function checking one value per field, unrolled for speed (like dataclasses
+    generating ``__init__``): ``None`` means absent and is never checked."""
+    if not fields:
+        return lambda: ()
+    names = [f"v{i}" for i in range(len(fields))]
+    lines = [f"def check_values({', '.join(names)}):"]
+    for i, spec in enumerate(fields):
+        lines.append(f"    if v{i} is not None: v{i} = c{i}(TAG, {spec.name!r}, v{i})")
+    lines.append(f"    return ({', '.join(names)},)")
+    namespace: dict[str, Any] = {"TAG": tag}
+    namespace.update({f"c{i}": spec.check for i, spec in enumerate(fields)})
+    exec("\n".join(lines), namespace)
+    function: Callable[..., tuple[object, ...]] = namespace["check_values"]
+    return function
+
+
+def _field_property(index: int, doc: str) -> property:
+    def get(self: Element) -> object:
+        return self._values[index]
+
+    return property(get, doc=doc)
+
+
 class Element:
     """Base class of the Opentact XML elements; values are immutable and compare by value."""
 
-    __slots__ = ("_xml", "children")
+    __slots__ = ("_values", "_xml", "children")
 
     xml_tag: ClassVar[str]
     """The element's name in XML."""
@@ -41,17 +65,26 @@ class Element:
     content_mode: ClassVar[Literal["text", "attribute-with-children", "text-if-multiline"]] = "text"
     """Where ``content`` goes: always text; its attribute when the element has children
     (Say, Play: §7 #11); text only when it holds a line break (Meta: D17)."""
+    _check_values: ClassVar[Callable[..., tuple[object, ...]]]
+    _unique: ClassVar[bool] = False
 
     children: tuple[Element, ...]
+    _values: tuple[object, ...]
+    """The attribute values, in ``fields`` order (``None`` = absent)."""
     _xml: str | None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "xml_tag" not in cls.__dict__:
+            return
+        cls._check_values = staticmethod(_compile_checker(cls.xml_tag, cls.fields))
+        cls._unique = bool(set(nesting.AT_MOST_ONE) & nesting.ALLOWED.get(cls.xml_tag, set()))
+        for index, spec in enumerate(cls.fields):
+            setattr(cls, spec.name, _field_property(index, f"The ``{spec.wire}`` value."))
 
     def _setup(self, children: tuple[object, ...], values: tuple[object, ...]) -> None:
         """Check and store attribute ``values`` (in ``fields`` order) and ``children``."""
-        name = self.xml_tag
-        for spec, value in zip(self.fields, values, strict=True):
-            if value is not None:
-                value = spec.check(name, spec.name, value)
-            _set(self, spec.name, value)
+        _set(self, "_values", self._check_values(*values))
         if children:
             self._check_children(children)
         _set(self, "children", children)
@@ -61,7 +94,6 @@ class Element:
     def _check_children(self, children: tuple[object, ...]) -> None:
         parent = self.xml_tag
         allowed = nesting.ALLOWED[parent]
-        seen: set[str] = set()
         for child in children:
             if not isinstance(child, Element):
                 raise NestingError(
@@ -71,18 +103,17 @@ class Element:
                     reason=f"<{parent}> children must be elements, not {type(child).__name__}"
                     f" {child!r}",
                 )
-            child_name = child.xml_tag
-            if child_name not in allowed:
-                raise NestingError(parent, child_name, nesting.allowed_children(parent))
-            if child_name in nesting.AT_MOST_ONE:
-                if child_name in seen:
+            if child.xml_tag not in allowed:
+                raise NestingError(parent, child.xml_tag, nesting.allowed_children(parent))
+        if self._unique and len(children) > 1:
+            for name in nesting.AT_MOST_ONE:
+                if sum(c.xml_tag == name for c in children) > 1:  # type: ignore[attr-defined]
                     raise NestingError(
                         parent,
-                        child_name,
+                        name,
                         nesting.allowed_children(parent),
-                        reason=f"<{parent}> can hold at most one <{child_name}>",
+                        reason=f"<{parent}> can hold at most one <{name}>",
                     )
-                seen.add(child_name)
 
     def _check(self) -> None:
         """Check rules that span several values; subclasses override."""
@@ -90,7 +121,7 @@ class Element:
     # -- value semantics -------------------------------------------------------------------
 
     def _key(self) -> tuple[object, ...]:
-        return (*(getattr(self, spec.name) for spec in self.fields), self.children)
+        return (self._values, self.children)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -113,8 +144,7 @@ class Element:
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:
-        state = {spec.name: getattr(self, spec.name) for spec in self.fields}
-        return (_restore, (type(self), self.children, state))
+        return (_restore, (type(self), self.children, self._values))
 
     def __repr__(self) -> str:
         args: list[str] = []
@@ -141,12 +171,11 @@ class Element:
 
     def attributes(self) -> dict[str, object]:
         """Return the attributes that are set, by Python name, in wire order."""
-        result: dict[str, object] = {}
-        for spec in self.fields:
-            value = getattr(self, spec.name)
-            if value is not None:
-                result[spec.name] = value
-        return result
+        return {
+            spec.name: value
+            for spec, value in zip(self.fields, self._values, strict=True)
+            if value is not None
+        }
 
     def iter(self) -> Iterator[Element]:
         """Yield this element and every descendant, depth first, in document order."""

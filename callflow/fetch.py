@@ -19,7 +19,7 @@ class Callback(Element):
     are appended to the query (D9). A failed fetch runs the ``Error`` child.
     """
 
-    __slots__ = ("body", "method", "tag", "timeout", "url")
+    __slots__ = ()
     xml_tag = "Callback"
     fields = (
         Field("url", "url", checks.url),
@@ -52,7 +52,7 @@ class Curl(Element):
     """Make an HTTP request to ``url`` with the optional text ``body``; its reply is not run
     and the flow continues (D18). A failure runs the ``Error`` child."""
 
-    __slots__ = ("body", "method", "tag", "timeout", "url")
+    __slots__ = ()
     xml_tag = "Curl"
     fields = (
         Field("body", "body", checks.non_empty_text),

@@ -16,7 +16,7 @@ class Call(Element):
     """Run the children when the call's ``field`` equals ``value`` (numbers compared in
     E.164, §7 #15). Without attributes it always matches."""
 
-    __slots__ = ("field", "value")
+    __slots__ = ()
     xml_tag = "Call"
     fields = (
         Field("field", "field", checks.one_of(*checks.CALL_FIELDS)),
@@ -42,7 +42,7 @@ class Geo(Element):
     """Run the children when the caller's number is in one of ``states`` and in ``county``
     (both must match, §7 #13). Without attributes it always matches."""
 
-    __slots__ = ("county", "states")
+    __slots__ = ()
     xml_tag = "Geo"
     fields = (Field("states", "states", checks.states), Field("county", "county", checks.county))
 
@@ -66,7 +66,7 @@ class Schedule(Element):
     Schedule(Say('Open'), dow=('mon', 'tue'), time='09:00:00-17:59:59')
     """
 
-    __slots__ = ("dow", "time")
+    __slots__ = ()
     xml_tag = "Schedule"
     fields = (Field("dow", "dow", checks.days), Field("time", "time", checks.time_range))
 

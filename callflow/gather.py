@@ -24,7 +24,7 @@ class Gather(Element):
     Gather(Say('Press 1 for sales'), DTMF(Say('Sales'), value='1'), dtmf_length=1)
     """
 
-    __slots__ = ("attempts", "dtmf_length", "dtmf_stop", "method", "tag", "timeout", "url")
+    __slots__ = ()
     xml_tag = "Gather"
     fields = (
         Field("dtmf_length", "dtmf_length", checks.count),
@@ -105,7 +105,7 @@ def _without_switch(children: tuple[GatherChild, ...]) -> tuple[GatherChild, ...
 class DTMF(Element):
     """A Gather branch run when the collected digits equal ``value`` (D5)."""
 
-    __slots__ = ("value",)
+    __slots__ = ()
     xml_tag = "DTMF"
     fields = (Field("value", "value", checks.keys),)
 
@@ -134,7 +134,7 @@ class Switch(Element):
 class Case(Element):
     """A ``Switch`` branch run when the collected digits equal ``dtmf`` (D5)."""
 
-    __slots__ = ("dtmf",)
+    __slots__ = ()
     xml_tag = "Case"
     fields = (Field("dtmf", "dtmf", checks.keys),)
 
@@ -149,7 +149,7 @@ class Case(Element):
 class Default(Element):
     """The branch run when digits were collected but matched no branch (D6)."""
 
-    __slots__ = ("tag",)
+    __slots__ = ()
     xml_tag = "Default"
     fields = (Field("tag", "tag", checks.tag),)
 

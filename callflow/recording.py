@@ -17,7 +17,7 @@ class Record(Element):
     for ``Play(record=...)``; ``asr`` transcribes it; ``timeout`` is the length in ms (§7 #7).
     """
 
-    __slots__ = ("asr", "tag", "timeout")
+    __slots__ = ()
     xml_tag = "Record"
     fields = (
         Field("tag", "tag", checks.tag),
@@ -42,7 +42,7 @@ class Record(Element):
 class RecordStart(Element):
     """Start recording the call in the background."""
 
-    __slots__ = ("tag",)
+    __slots__ = ()
     xml_tag = "RecordStart"
     fields = (Field("tag", "tag", checks.tag),)
 
@@ -55,7 +55,7 @@ class RecordStart(Element):
 class RecordStop(Element):
     """Stop the recording started by ``RecordStart``."""
 
-    __slots__ = ("tag",)
+    __slots__ = ()
     xml_tag = "RecordStop"
     fields = (Field("tag", "tag", checks.tag),)
 
@@ -68,7 +68,7 @@ class RecordStop(Element):
 class RecordWait(Element):
     """Wait until the recording is finished (§7 #8)."""
 
-    __slots__ = ("tag",)
+    __slots__ = ()
     xml_tag = "RecordWait"
     fields = (Field("tag", "tag", checks.tag),)
 

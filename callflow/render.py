@@ -8,6 +8,10 @@ built once (a module-level menu, say) costs one lookup on every later render.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from . import checks
 from .document import Response
 from .element import Element
 
@@ -32,7 +36,10 @@ def to_xml(node: Element) -> str:
     """Return the XML of ``node`` (no declaration) as a string, using its cached form."""
     cached = node._xml
     if cached is None:
-        cached = _serialise(node)
+        serialise = _SERIALISERS.get(type(node))
+        if serialise is None:
+            serialise = _SERIALISERS[type(node)] = _compile(type(node))
+        cached = serialise(node)
         _set(node, "_xml", cached)
     return cached
 
@@ -75,36 +82,65 @@ def wire_value(value: object) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def _serialise(node: Element) -> str:
-    cls = type(node)
-    tag = cls.xml_tag
-    children = node.children
-    content = cls.content
-    text: str | None = None
+_INTEGERS = frozenset((checks.ms, checks.count, checks.hold_ms, checks.volume))
+_SERIALISERS: dict[type[Element], Callable[[Element], str]] = {}
+
+
+def _format(variable: str, check: object) -> str:
+    """The expression writing ``variable``, a value accepted by ``check``, on the wire."""
+    if check in _INTEGERS:
+        return f"str({variable})"
+    if check is checks.boolean:
+        return f"('true' if {variable} else 'false')"
+    if check in checks.MARKUP_FREE:
+        return variable
+    if check in (checks.days, checks.states):
+        return f"','.join({variable})"
+    if check is checks.frequencies:
+        return f"WIRE({variable})"
+    return f"ESCAPE_ATTRIBUTE({variable})"
+
+
+def _compile(cls: type[Element]) -> Callable[[Element], str]:
+    """Generate the serialiser of ``cls``: unrolled per attribute, escaping only the values
+    that can hold markup. Built once per class, the first time one is rendered."""
+    fields = cls.fields
+    names = [f"v{i}" for i in range(len(fields))]
+    content = next((i for i, f in enumerate(fields) if f.name == cls.content), None)
+    close = f"</{cls.xml_tag}>"
+    lines = ["def serialise(node):"]
+    if names:
+        lines.append(f"    {', '.join(names)}, = node._values")
+    lines.append("    children = node.children")
+    lines.append(f"    s = {'<' + cls.xml_tag!r}")
     if content is not None:
-        text = getattr(node, content)
-        if text is not None:
-            mode = cls.content_mode
-            if (mode == "attribute-with-children" and children) or (
-                mode == "text-if-multiline" and "\n" not in text
-            ):
-                content = None  # rendered as its attribute below
-                text = None
-    parts = ["<", tag]
-    for spec in cls.fields:
-        if spec.name == content:
-            continue
-        value = getattr(node, spec.name)
-        if value is not None:
-            parts.append(f' {spec.wire}="{escape_attribute(wire_value(value))}"')
-    if text is None and not children:
-        parts.append("/>")
-        return "".join(parts)
-    parts.append(">")
-    if text is not None:
-        parts.append(escape_text(text))
-    for child in children:
-        cached = child._xml
-        parts.append(cached if cached is not None else to_xml(child))
-    parts.append(f"</{tag}>")
-    return "".join(parts)
+        value = f"v{content}"
+        if cls.content_mode == "attribute-with-children":
+            lines.append(f"    text, inline = (None, {value}) if children else ({value}, None)")
+        elif cls.content_mode == "text-if-multiline":
+            lines.append(f"    multi = {value} is not None and '\\n' in {value}")
+            lines.append(f"    text, inline = ({value}, None) if multi else (None, {value})")
+        else:
+            lines.append(f"    text, inline = {value}, None")
+    for i, spec in enumerate(fields):
+        variable = "inline" if i == content else f"v{i}"
+        expression = _format(variable, spec.check)
+        lines.append(f"    if {variable} is not None: s += ' {spec.wire}=\"' + {expression} + '\"'")
+    children = "''.join([c._xml or TO_XML(c) for c in children])"
+    if content is None:
+        lines.append("    if not children: return s + '/>'")
+        lines.append(f"    return s + '>' + {children} + {close!r}")
+    else:
+        lines.append("    if text is None:")
+        lines.append("        if not children: return s + '/>'")
+        lines.append(f"        return s + '>' + {children} + {close!r}")
+        lines.append(f"    return s + '>' + ESCAPE_TEXT(text) + {children} + {close!r}")
+    namespace: dict[str, Any] = {
+        "TO_XML": to_xml,
+        "ESCAPE_TEXT": escape_text,
+        "ESCAPE_ATTRIBUTE": escape_attribute,
+        "WIRE": wire_value,
+    }
+    exec("\n".join(lines), namespace)
+    serialise: Callable[[Element], str] = namespace["serialise"]
+    return serialise

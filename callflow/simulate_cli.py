@@ -49,7 +49,9 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="outcome of the next Dial: " + ", ".join(DIAL_OUTCOMES),
     )
     sim.add_argument("--at", metavar="ISO-DATETIME", help="when the call starts (for Schedule)")
-    sim.add_argument("--tz", default="UTC", metavar="ZONE", help="app time zone (default UTC)")
+    sim.add_argument(
+        "--tz", default=None, metavar="ZONE", help="app time zone (default: the App's, else UTC)"
+    )
     sim.add_argument("--location", metavar="STATE[,COUNTY]", help="caller location for Geo")
     sim.add_argument(
         "--method",
@@ -82,10 +84,11 @@ def run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     """Run the simulated call; exit 0 when it ended normally, 1 otherwise."""
     from .cli import UsageError
 
-    try:
-        zone = ZoneInfo(args.tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise UsageError(f"unknown time zone {args.tz!r}") from exc
+    if args.tz:
+        try:
+            ZoneInfo(args.tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise UsageError(f"unknown time zone {args.tz!r}") from exc
     try:
         at = datetime.fromisoformat(args.at) if args.at else None
         location = Location.parse(args.location) if args.location else None
@@ -103,7 +106,7 @@ def run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
             to=args.to,
             keys=args.keys or (),
             dial=args.dial,
-            at=at.replace(tzinfo=zone) if at is not None and at.tzinfo is None else at,
+            at=at,
             location=location,
             input=ask,
             on_event=show,

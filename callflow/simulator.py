@@ -727,7 +727,7 @@ class Simulator:
         *,
         auto_answer: bool = True,
         method: Literal["GET", "POST"] = "GET",
-        tz: str = "UTC",
+        tz: str | None = None,
         events: bool = False,
         max_fetches: int = MAX_FETCHES,
         max_commands: int = MAX_COMMANDS,
@@ -735,6 +735,9 @@ class Simulator:
         self.transport = Transport(target)
         self.auto_answer = auto_answer
         self.method = method
+        if tz is None:  # the App's time zone, else UTC (D19)
+            app = self.transport.app
+            tz = app.settings.time_zone if app is not None else "UTC"
         self.tz = ZoneInfo(tz)
         self.events = events
         self.max_fetches = max_fetches

@@ -9,12 +9,14 @@ from typing import Any
 import jinja2
 
 from .exceptions import TemplateError
-from .validate import validate
+from .render import render
+from .validate import check
 
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    """A document rendered from a template and already validated; a flow may return it."""
+    """A document rendered from a template, validated and in canonical form; a flow may
+    return it."""
 
     body: bytes
     template: str
@@ -43,9 +45,9 @@ class Templates:
             raise TemplateError(f"template {name!r} not found in {self.directory}") from exc
         except jinja2.TemplateError as exc:
             raise TemplateError(f"template {name!r} failed to render: {exc}") from exc
-        body = text.encode("utf-8")
-        problems = validate(body)
-        if problems:
+        problems, document, _ = check(text.encode("utf-8"))
+        if document is None:
             details = "; ".join(f"{p.line}:{p.column}: {p.message}" for p in problems[:5])
             raise TemplateError(f"template {name!r} rendered an invalid document: {details}")
-        return Rendered(body, name)
+        # Sent in canonical form (with the declaration, legacy forms normalised, D1).
+        return Rendered(render(document), name)
