@@ -44,6 +44,8 @@ from .gather import Gather as Gather
 from .gather import Switch as Switch
 from .lint import lint as lint
 from .parse import parse as parse
+from .prepared import PreparedDocument as PreparedDocument
+from .prepared import prepare as prepare
 from .problems import Finding as Finding
 from .problems import Problem as Problem
 from .recording import Record as Record
@@ -54,6 +56,7 @@ from .render import render as render
 from .routing import Router as Router
 from .sessions import MemoryStore as MemoryStore
 from .sessions import SessionStore as SessionStore
+from .slot import Slot as Slot
 from .templates import Rendered as Rendered
 from .validate import assert_valid as assert_valid
 from .validate import validate as validate
@@ -92,6 +95,7 @@ __all__ = [
     "NestingError",
     "Pause",
     "Play",
+    "PreparedDocument",
     "Problem",
     "Record",
     "RecordStart",
@@ -107,6 +111,7 @@ __all__ = [
     "SessionStore",
     "Settings",
     "Sip",
+    "Slot",
     "Switch",
     "TemplateError",
     "To",
@@ -116,6 +121,7 @@ __all__ = [
     "assert_valid",
     "lint",
     "parse",
+    "prepare",
     "render",
     "validate",
 ]

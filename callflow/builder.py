@@ -101,12 +101,19 @@ def _converter(check: object) -> Convert | None:
     return None
 
 
-def _expand_repeats(hz: str) -> str:
-    """Expand the legacy repeat notation of Tone ``hz``: ``350x2,440`` -> ``350,350,440``."""
+def _expand_repeats(hz: str) -> str | None:
+    """Expand the legacy repeat notation of Tone ``hz``: ``350x2,440`` -> ``350,350,440``.
+
+    None when it would give more than ``MAX_FREQUENCIES``: the count is checked before
+    anything is expanded, so a tiny attribute cannot become a huge list.
+    """
     items: list[str] = []
     for item in hz.split(","):
         frequency, _, times = item.strip().partition("x")
-        items.extend([frequency] * (int(times) if times.isdigit() else 1))
+        count = int(times) if times.isdigit() and len(times) <= 6 else 1
+        if len(times) > 6 or len(items) + count > checks.MAX_FREQUENCIES:
+            return None
+        items.extend([frequency] * count)
     return ",".join(items)
 
 
@@ -119,6 +126,14 @@ def _text_parts(el: etree._Element) -> list[str]:
 
 def _is_element(node: etree._Element) -> bool:
     return isinstance(node.tag, str)
+
+
+class _Seen:
+    """What a parent's children so far hold: the at-most-once names and the DTMF values."""
+
+    def __init__(self) -> None:
+        self.unique: set[str] = set()
+        self.values: set[str] = set()
 
 
 class Builder:
@@ -208,7 +223,17 @@ class Builder:
             elif attr == "method" and name in UPPER_CASE_METHOD:
                 value = str(raw).upper()
             elif name == "Tone" and attr == "hz":
-                value = _expand_repeats(str(raw))
+                expanded = _expand_repeats(str(raw))
+                if expanded is None:
+                    limit = checks.MAX_FREQUENCIES
+                    self.report(
+                        el,
+                        f"<Tone> 'hz' expands to more than {limit} frequencies "
+                        f"(got {str(raw)[:40]!r})",
+                    )
+                    ok = False
+                    continue
+                value = expanded
             kwargs[attr] = value
             given.add(attr)
             source[attr] = str(raw_name)
@@ -223,8 +248,12 @@ class Builder:
         allowed = nesting.ALLOWED.get(name, frozenset())
         if name == "Gather" and self.strict:
             allowed = allowed - {"Switch"}  # a variant form (D5)
+        seen = _Seen()
         for node, extra in pairs:
             tag = str(node.tag)
+            if not (plain and tag == "Error") and self._repeated(node, name, seen):
+                ok = False
+                continue
             if tag not in allowed and not (plain and tag == "Error"):
                 if tag == "callback" and "Callback" in allowed and not self.strict:
                     pass  # legacy lower-case <callback>URL</callback> (D2)
@@ -234,7 +263,7 @@ class Builder:
                     ok = False
                     continue
             if name == "Gather" and node.tag == "Switch":
-                switched = self._switch(node)
+                switched = self._switch(node, seen)
                 if switched is None:
                     ok = False
                 else:
@@ -272,8 +301,34 @@ class Builder:
             pairs.append((node, ()))
         return [(node, extra) for node, extra in pairs if node.tag != "Error" or extra]
 
-    def _switch(self, switch: etree._Element) -> list[Element] | None:
-        """Turn ``<Switch>`` into the equivalent DTMF, Default and Error children (D5)."""
+    def _repeated(self, node: etree._Element, parent: str, seen: _Seen) -> bool:
+        """Report ``node`` when its parent already has one like it (D5, §4): at the node,
+        so every repetition is reported with its own line."""
+        tag = str(node.tag)
+        if tag in nesting.AT_MOST_ONE:
+            if tag in seen.unique:
+                self.report(node, f"<{parent}> can hold at most one <{tag}>")
+                return True
+            seen.unique.add(tag)
+        if tag in ("DTMF", "Case"):
+            value = node.get("value" if tag == "DTMF" else "dtmf")
+            if value is not None and value in seen.values:
+                attribute = "value" if tag == "DTMF" else "dtmf"
+                self.report(
+                    node,
+                    f"<{tag}> '{attribute}' duplicates another branch of this "
+                    f"Gather (D5) (got {value!r})",
+                )
+                return True
+            if value is not None:
+                seen.values.add(value)
+        return False
+
+    def _switch(self, switch: etree._Element, seen: _Seen) -> list[Element] | None:
+        """Turn ``<Switch>`` into the equivalent DTMF, Default and Error children (D5).
+
+        ``seen`` is the Gather's: a Switch's Default or Error counts with the Gather's own.
+        """
         if switch.attrib and self.strict:
             self.report(switch, "<Switch> takes no attributes")
         result: list[Element] = []
@@ -283,6 +338,9 @@ class Builder:
                 continue
             if node.tag not in ("Case", "Default", "Error"):
                 self.report(node, f"<{node.tag!s}> cannot be nested in <Switch>")
+                ok = False
+                continue
+            if self._repeated(node, "Gather", seen):
                 ok = False
                 continue
             child = self.build(node, as_name="Case") if node.tag == "Case" else self.build(node)

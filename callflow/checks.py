@@ -34,6 +34,8 @@ SIP_TARGET: Final = re.compile(r"[^@\s:]+@[^@\s:]+(?::[0-9]{1,5})?")
 DAYS: Final = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 CALL_FIELDS: Final = ("from", "to", "tn", "direction", "state")
 HOLD_MAX_MS: Final = 300_000
+MAX_FREQUENCIES: Final = 64
+"""Most frequencies a Tone may list (none of the docs' examples has more than 4)."""
 # USPS codes of the states, DC, the territories and the armed forces "states".
 _STATE_CODES = """
 AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ
@@ -241,6 +243,8 @@ def states(element: str, attribute: str, value: object) -> tuple[str, ...]:
 def frequencies(element: str, attribute: str, value: object) -> tuple[int | float, ...]:
     """Tone frequencies in Hz: positive numbers."""
     items = _items(element, attribute, value)
+    if len(items) > MAX_FREQUENCIES:
+        raise fail(element, attribute, f"must hold at most {MAX_FREQUENCIES} frequencies", value)
     result: list[int | float] = []
     for item in items:
         number: object = item
@@ -270,3 +274,7 @@ def scalar(element: str, attribute: str, value: object) -> str:
     if isinstance(value, int | float):
         return repr(value)
     return xml_text(element, attribute, value)
+
+
+SLOTTABLE: Final = frozenset((xml_text, non_empty_text, url, tag, scalar, to_target, sip_target))
+"""Checkers of text values a :class:`~callflow.slot.Slot` may stand for."""

@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import FrozenInstanceError
 from typing import Any, ClassVar, Literal, NamedTuple, TypeVar
 
-from . import nesting
+from . import checks, nesting
 from .checks import Checker, fail
 from .exceptions import NestingError
+from .slot import Slot
 
 _set = object.__setattr__
 E = TypeVar("E", bound="Element")
@@ -35,9 +36,13 @@ def _compile_checker(tag: str, fields: tuple[Field, ...]) -> Callable[..., tuple
     names = [f"v{i}" for i in range(len(fields))]
     lines = [f"def check_values({', '.join(names)}):"]
     for i, spec in enumerate(fields):
-        lines.append(f"    if v{i} is not None: v{i} = c{i}(TAG, {spec.name!r}, v{i})")
+        # A Slot stands for a value checked when the prepared document is rendered.
+        skip = " and v{i}.__class__ is not SLOT" if spec.check in checks.SLOTTABLE else ""
+        lines.append(
+            f"    if v{i} is not None{skip.format(i=i)}: v{i} = c{i}(TAG, {spec.name!r}, v{i})"
+        )
     lines.append(f"    return ({', '.join(names)},)")
-    namespace: dict[str, Any] = {"TAG": tag}
+    namespace: dict[str, Any] = {"TAG": tag, "SLOT": Slot}
     namespace.update({f"c{i}": spec.check for i, spec in enumerate(fields)})
     exec("\n".join(lines), namespace)
     function: Callable[..., tuple[object, ...]] = namespace["check_values"]

@@ -62,6 +62,7 @@ class Schedule(Element):
     """Run the children on the days ``dow`` within ``time`` (``HH:MM:SS-HH:MM:SS``,
     inclusive, in the app's time zone; a range may cross midnight, D19).
 
+    >>> from callflow import Say
     >>> Schedule(Say("Open"), dow=["mon", "tue"], time="09:00:00-17:59:59")
     Schedule(Say('Open'), dow=('mon', 'tue'), time='09:00:00-17:59:59')
     """

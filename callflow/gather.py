@@ -20,6 +20,7 @@ class Gather(Element):
     retried up to ``attempts`` times, then ``Error`` runs. With ``url`` the digits are sent
     there and the reply replaces the rest of the call flow.
 
+    >>> from callflow import Say
     >>> Gather(Say("Press 1 for sales"), DTMF(Say("Sales"), value="1"), dtmf_length=1)
     Gather(Say('Press 1 for sales'), DTMF(Say('Sales'), value='1'), dtmf_length=1)
     """

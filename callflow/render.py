@@ -14,6 +14,7 @@ from typing import Any
 from . import checks
 from .document import Response
 from .element import Element
+from .slot import MARK, MARK_OPEN
 
 DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
@@ -29,7 +30,10 @@ def render(doc: Response) -> bytes:
     """
     if not isinstance(doc, Response):
         raise TypeError(f"render() takes a Response, not {type(doc).__name__}")
-    return (DECLARATION + to_xml(doc)).encode()
+    xml = to_xml(doc)
+    if MARK_OPEN in xml and MARK.search(xml):
+        raise TypeError("the document has Slots: render it with callflow.prepare(doc).render()")
+    return (DECLARATION + xml).encode()
 
 
 def to_xml(node: Element) -> str:

@@ -11,7 +11,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from lxml import etree
 
@@ -39,7 +39,9 @@ def read_source(source: Source) -> tuple[bytes, str]:
     """Return the bytes of ``source`` and a name for messages; paths are read from disk."""
     if isinstance(source, bytes | bytearray | memoryview):
         return bytes(source), "<bytes>"
-    if isinstance(source, str) and source.lstrip("\ufeff \t\r\n").startswith("<"):
+    if isinstance(source, str) and (
+        not source.strip() or source.lstrip("\ufeff \t\r\n").startswith("<")
+    ):
         return source.encode("utf-8"), "<string>"
     if isinstance(source, str | os.PathLike):
         path = Path(source)
@@ -47,9 +49,17 @@ def read_source(source: Source) -> tuple[bytes, str]:
     raise TypeError(f"expected bytes, str or a path, not {type(source).__name__}")
 
 
+class _RefuseLoads(etree.Resolver):
+    """Resolve every external reference to nothing: no file or URL is ever read."""
+
+    def resolve(self, system_url: str | None, public_id: str | None, context: Any) -> Any:
+        return self.resolve_string("", context)
+
+
 def _parser() -> etree.XMLParser:
-    # A new parser per call: lxml parsers are not safe to share between threads.
-    return etree.XMLParser(
+    # A new parser per call: lxml parsers are not safe to share between threads, and each
+    # keeps its own error log (the global one accumulates across documents).
+    parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -58,6 +68,29 @@ def _parser() -> etree.XMLParser:
         remove_blank_text=False,
         collect_ids=False,
     )
+    parser.resolvers.add(_RefuseLoads())
+    return parser
+
+
+_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\sencoding\s*=\s*["']([^"']*)["']""")
+
+
+def _not_utf8(data: bytes) -> str | None:
+    """Why ``data`` is not a UTF-8 document (spec §2.5), or None.
+
+    Checked before parsing: in UTF-16 or UTF-32 a ``<!DOCTYPE`` would hide from the byte scan.
+    """
+    if b"\x00" in data:
+        return "document is not UTF-8 (it holds NUL bytes: UTF-16 or UTF-32?)"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"document is not valid UTF-8 (byte {exc.start})"
+    declared = _DECLARED_ENCODING.match(data.removeprefix(b"\xef\xbb\xbf"))
+    if declared and declared.group(1).decode("ascii", "replace").lower() not in ("utf-8", "utf8"):
+        return f"document declares encoding {declared.group(1).decode('ascii', 'replace')!r}: "
+        "Opentact XML is UTF-8"
+    return None
 
 
 def _line_of(data: bytes, offset: int) -> tuple[int, int]:
@@ -81,11 +114,14 @@ def load(data: bytes, *, max_bytes: int = MAX_BYTES) -> Loaded:
         return Loaded(data, None, (Problem(line, column, "/", message),))
     if not data.strip():
         return Loaded(data, None, (Problem(1, 1, "/", "document is empty"),))
+    encoding = _not_utf8(data)
+    if encoding is not None:
+        return Loaded(data, None, (Problem(1, 1, "/", encoding),))
+    parser = _parser()
     try:
-        root = etree.fromstring(data, _parser())
+        root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        problems = _syntax_problems(exc)
-        return Loaded(data, None, problems)
+        return Loaded(data, None, _syntax_problems(parser, exc))
     tree = root.getroottree()
     if tree.docinfo.doctype:
         message = "DTD declarations are not allowed in Opentact XML"
@@ -131,9 +167,9 @@ def start_positions(tree: etree._ElementTree, data: bytes) -> dict[str, tuple[in
     return result
 
 
-def _syntax_problems(exc: etree.XMLSyntaxError) -> tuple[Problem, ...]:
+def _syntax_problems(parser: etree.XMLParser, exc: etree.XMLSyntaxError) -> tuple[Problem, ...]:
     problems = []
-    for entry in exc.error_log:
+    for entry in parser.error_log:
         problems.append(Problem(entry.line, entry.column, "/", _clean(entry.message)))
     if not problems:
         line, column = exc.position

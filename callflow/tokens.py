@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 STATE_PARAM = "cf_state"
 """Query parameter of the token; Opentact appends its own ``state`` (the call state, D9)."""
@@ -19,6 +19,21 @@ class InvalidState(Exception):
         super().__init__(reason)
 
 
+class _CachedKeySigner(TimestampSigner):
+    """itsdangerous derives the HMAC key from the secret on every call (and makes a new
+    signer for every token); a secret's derived key never changes, so derive it once."""
+
+    _derived: ClassVar[dict[tuple[bytes, bytes], bytes]] = {}
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        raw = self.secret_keys[-1] if secret_key is None else secret_key
+        key = (raw.encode() if isinstance(raw, str) else raw, self.salt)
+        derived = self._derived.get(key)
+        if derived is None:
+            derived = self._derived[key] = super().derive_key(secret_key)
+        return derived
+
+
 class StateSigner:
     """Sign JSON-serialisable state for one target path; verify it within ``max_age_s``.
 
@@ -28,7 +43,9 @@ class StateSigner:
 
     def __init__(self, secret: str, old_secrets: Sequence[str] = (), max_age_s: int = 3600):
         # itsdangerous signs with the last key and verifies with any of them.
-        self._serializer = URLSafeTimedSerializer([*old_secrets, secret], salt="callflow.state")
+        self._serializer = URLSafeTimedSerializer(
+            [*old_secrets, secret], salt="callflow.state", signer=_CachedKeySigner
+        )
         self.max_age_s = max_age_s
 
     def sign(self, state: Any, path: str) -> str:

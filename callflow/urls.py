@@ -11,9 +11,11 @@ from .config import Network
 from .render import escape_attribute, escape_text
 from .security import in_networks
 
-# Canonical documents carry URLs in these places only; inside a start tag a '>' or '"' of a
-# value is always escaped, so the patterns cannot match text of the caller's.
-_URL_ATTRIBUTE = re.compile(rb'(<(?:Gather|Callback|Curl|Play)\b[^>]*?\surl=")(/[^"]*)"')
+# Canonical documents carry URLs in these places only. Inside a start tag a '<', '>' or '"' of
+# a value is always escaped, so the '<' before ` url="/` starts that tag, and text content
+# never holds a raw '<'.
+_URL_ELEMENTS = (b"<Gather ", b"<Callback ", b"<Curl ", b"<Play ")
+_URL_MARK = b' url="/'
 _PLAY_TEXT = re.compile(rb"(<Play\b[^>]*>)(/[^<]*)<")
 
 
@@ -37,9 +39,23 @@ def base_url(request: Request, configured: str | None, trusted: Sequence[Network
 
 def absolutize(body: bytes, base: str) -> bytes:
     """Prefix every path-only URL (``/next``) of a rendered document with ``base``."""
-    if b'url="/' not in body and b">/" not in body:
+    has_attribute = _URL_MARK in body
+    if not has_attribute and b"<Play>/" not in body and b"<Play " not in body:
         return body
-    prefix_attr = escape_attribute(base).encode()
-    prefix_text = escape_text(base).encode()
-    body = _URL_ATTRIBUTE.sub(lambda m: m.group(1) + prefix_attr + m.group(2) + b'"', body)
-    return _PLAY_TEXT.sub(lambda m: m.group(1) + prefix_text + m.group(2) + b"<", body)
+    if has_attribute:
+        prefix = escape_attribute(base).encode()
+        parts: list[bytes] = []
+        done = 0
+        found = body.find(_URL_MARK)
+        while found != -1:
+            tag_start = body.rfind(b"<", 0, found)
+            if body.startswith(_URL_ELEMENTS, tag_start):
+                cut = found + len(_URL_MARK) - 1  # just before the '/'
+                parts += (body[done:cut], prefix)
+                done = cut
+            found = body.find(_URL_MARK, found + 1)
+        body = b"".join(parts) + body[done:]
+    if b"<Play" in body:
+        text_prefix = escape_text(base).encode()
+        body = _PLAY_TEXT.sub(lambda m: m.group(1) + text_prefix + m.group(2) + b"<", body)
+    return body

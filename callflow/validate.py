@@ -42,6 +42,25 @@ def check(
     return problems, (doc if not problems else None), name
 
 
+def schema_problems(data: bytes, *, strict: bool = False) -> list[Problem]:
+    """Check ``data`` against the XSD only, without the DSL rules.
+
+    For documents rendered from DSL trees, whose constructors already enforced every rule
+    beyond the schema: this is the cheap check the server runs on outgoing documents.
+    """
+    loaded = load(data)
+    if loaded.tree is None:
+        return list(loaded.problems)
+    schema = xml_schema("strict" if strict else "compat")
+    if schema.validate(loaded.tree):
+        return []
+    problems = [
+        Problem(entry.line, entry.column, entry.path or "/", entry.message.strip().rstrip("."))
+        for entry in schema.error_log
+    ]
+    return _placed(problems, loaded.tree, data)
+
+
 def validate(
     source: Source | Response, *, strict: bool = False, max_bytes: int = MAX_BYTES
 ) -> list[Problem]:
@@ -52,7 +71,7 @@ def validate(
     >>> validate(b"<Response><Hangup/></Response>")
     []
     >>> [p.message for p in validate(b"<Response><Gather><Hangup/></Gather></Response>")]
-    ["Element 'Hangup': This element is not expected"]
+    ["Element 'Hangup': This element is not expected. Expected is one of ( Say, ... )"]
     """
     return check(source, strict=strict, max_bytes=max_bytes)[0]
 

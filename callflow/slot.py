@@ -1,0 +1,39 @@
+"""``Slot``: a named placeholder for a value supplied when a prepared document is rendered."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+MARK_OPEN: Final = "\ue000"
+MARK_CLOSE: Final = "\ue001"
+"""Private-use characters around a slot's name in the rendered skeleton."""
+MARK: Final = re.compile(f"{MARK_OPEN}([A-Za-z_][A-Za-z0-9_]*){MARK_CLOSE}")
+
+
+class Slot(str):
+    """A placeholder for a text value (Say text, a URL, a dial target, a Meta value, a tag)
+    filled in by :meth:`PreparedDocument.render`; see :func:`callflow.prepare`.
+
+    A ``Slot`` is a ``str``, so it fits wherever the DSL takes text; the value given at render
+    time is checked by the same rule as the attribute it stands for.
+
+    >>> Slot("greeting").name
+    'greeting'
+    """
+
+    __slots__ = ("name",)
+    name: str
+
+    def __new__(cls, name: str) -> Slot:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"a slot name must be an identifier, not {name!r}")
+        slot = super().__new__(cls, f"{MARK_OPEN}{name}{MARK_CLOSE}")
+        slot.name = name
+        return slot
+
+    def __repr__(self) -> str:
+        return f"Slot({self.name!r})"
+
+    def __reduce__(self) -> tuple[type[Slot], tuple[str]]:
+        return (Slot, (self.name,))
