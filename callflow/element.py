@@ -202,11 +202,10 @@ class Element:
 
 
 def _restore(
-    cls: type[Element], children: tuple[Element, ...], state: dict[str, object]
+    cls: type[Element], children: tuple[Element, ...], values: tuple[object, ...]
 ) -> Element:
     obj = cls.__new__(cls)
-    for name, value in state.items():
-        _set(obj, name, value)
+    _set(obj, "_values", values)
     _set(obj, "children", children)
     _set(obj, "_xml", None)
     return obj

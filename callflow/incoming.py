@@ -75,6 +75,8 @@ async def read_params(request: Request, limit: int) -> CallParams:
             raise BadRequest(400, f"malformed multipart body: {exc.message}") from exc
         pairs = [(k, v) for k, v in data.multi_items() if not isinstance(v, UploadFile)]
         merge_pairs(params, [(k, str(v)) for k, v in pairs])
+    elif content_type == "text/plain":
+        pass  # a Curl body (D18): the parameters are in the query
     else:
         shown = content_type or "none"
         raise BadRequest(

@@ -75,21 +75,22 @@ def _parser() -> etree.XMLParser:
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\sencoding\s*=\s*["']([^"']*)["']""")
 
 
-def _not_utf8(data: bytes) -> str | None:
+def _not_utf8(data: bytes) -> tuple[int, str] | None:
     """Why ``data`` is not a UTF-8 document (spec §2.5), or None.
 
     Checked before parsing: in UTF-16 or UTF-32 a ``<!DOCTYPE`` would hide from the byte scan.
     """
-    if b"\x00" in data:
-        return "document is not UTF-8 (it holds NUL bytes: UTF-16 or UTF-32?)"
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        return nul, "document is not UTF-8 (it holds NUL bytes: UTF-16 or UTF-32?)"
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return f"document is not valid UTF-8 (byte {exc.start})"
+        return exc.start, f"document is not valid UTF-8 (byte 0x{data[exc.start]:02x})"
     declared = _DECLARED_ENCODING.match(data.removeprefix(b"\xef\xbb\xbf"))
     if declared and declared.group(1).decode("ascii", "replace").lower() not in ("utf-8", "utf8"):
-        return f"document declares encoding {declared.group(1).decode('ascii', 'replace')!r}: "
-        "Opentact XML is UTF-8"
+        name = declared.group(1).decode("ascii", "replace")
+        return declared.start(1), f"document declares encoding {name!r}: Opentact XML is UTF-8"
     return None
 
 
@@ -116,7 +117,8 @@ def load(data: bytes, *, max_bytes: int = MAX_BYTES) -> Loaded:
         return Loaded(data, None, (Problem(1, 1, "/", "document is empty"),))
     encoding = _not_utf8(data)
     if encoding is not None:
-        return Loaded(data, None, (Problem(1, 1, "/", encoding),))
+        line, column = _line_of(data, encoding[0])
+        return Loaded(data, None, (Problem(line, column, "/", encoding[1]),))
     parser = _parser()
     try:
         root = etree.fromstring(data, parser)

@@ -28,6 +28,7 @@ from .gather import Gather
 from .geo import state_of
 from .phone import same_number, to_e164
 from .recording import Record, RecordStart, RecordStop, RecordWait
+from .safexml import load
 from .trace import (
     AnswerEvent,
     CallbackEvent,
@@ -161,15 +162,18 @@ class CallRun:
     send_events: bool = False
     uuid: str = field(default_factory=lambda: str(uuids.uuid4()))
     sca: str = field(default_factory=lambda: str(uuids.uuid4()))
+    account: str = field(default_factory=lambda: str(uuids.uuid4()))
     elapsed_ms: int = 0
     answered: bool = False
     warned_media: bool = False
     fetches: int = 0
     commands: int = 0
+    failures: int = 0
     metas: dict[str, str] = field(default_factory=dict)
     recordings: set[str] = field(default_factory=set)
     recording_now: set[str] = field(default_factory=set)
     legacy_callbacks: set[int] = field(default_factory=set)
+    gather_history: list[dict[str, Any]] = field(default_factory=list)
     current_url: str | None = None
 
     # -- recording the trace ---------------------------------------------------------------
@@ -182,11 +186,13 @@ class CallRun:
     def end(self, ended_by: EndedBy, reason: str, tag: str | None = None) -> _End:
         self.emit(HangupEvent(reason, ended_by, tag))
         self._send_state("hangup")
+        self._send_state("destroyed")
         return _End(reason)
 
     # -- running ---------------------------------------------------------------------------
 
     def run(self) -> Trace:
+        self._send_state("init")
         self._send_state("ringing")
         if self.auto_answer:
             self.answered = True
@@ -231,10 +237,18 @@ class CallRun:
         handler = _HANDLERS.get(type(el))
         if handler is None:  # Error handlers are run by their command, never on their own
             return
-        handler(self, el)
+        failures = self.failures
+        try:
+            handler(self, el)
+        except _Replace:
+            self._send_flow(el, True, "document replaced")
+            raise
+        if self.failures == failures:  # one call_flow event per executed command (§6.3)
+            self._send_flow(el, True, "done")
 
     def fail(self, el: Element, reason: str) -> None:
         """Record a failure of ``el`` and run its ``<Error>`` handler if it has one (D7)."""
+        self.failures += 1
         handler = el.error
         self.emit(ErrorEvent(el.xml_tag, reason, handled=handler is not None))
         self._send_flow(el, False, reason)
@@ -275,6 +289,7 @@ class CallRun:
             "state": "live" if self.answered else "ringing",
             "tn": {"tn": int(digits) if digits.isdigit() else digits},
             "sip_control_app": {"uuid": self.sca, "auto_answer": self.auto_answer},
+            "account": {"uuid": self.account, "time_zone": str(self.tz)},
             "created_on": self.start.isoformat(),
         }
 
@@ -349,14 +364,21 @@ class CallRun:
         return document
 
     def _mark_legacy(self, document: Response, raw: bytes) -> None:
-        """Remember the Gathers written with the legacy ``callback`` attribute (§2.3)."""
+        """Remember the Gathers written with the legacy ``callback`` attribute (§2.3).
+
+        Parsing normalises ``callback`` to ``url``; the raw tree says which were legacy. The
+        builder keeps Gathers in document order, so the two lists pair up.
+        """
         self.legacy_callbacks = set()
-        flags = [m.group(0) for m in re.finditer(rb"<Gather\b[^>]*>", raw)]
-        if not any(re.search(rb"\scallback\s*=", tag) for tag in flags):
+        if b"callback" not in raw:
             return
+        loaded = load(raw)
+        if loaded.tree is None:
+            return
+        raw_gathers = list(loaded.tree.iter("Gather"))
         gathers = [el for el in document.iter() if isinstance(el, Gather)]
-        for el, tag in zip(gathers, flags, strict=False):
-            if re.search(rb"\scallback\s*=", tag):
+        for el, node in zip(gathers, raw_gathers, strict=False):
+            if "callback" in node.attrib:
                 self.legacy_callbacks.add(id(el))
 
     _last_failure: str = ""
@@ -417,7 +439,6 @@ class CallRun:
         self.elapsed_ms += el.delay or 0  # the delay runs after answering (§7 #1)
         self.emit(AnswerEvent(el.delay or 0, el.tag))
         self._send_state("live")
-        self._send_flow(el, True, "answered")
 
     def hangup(self, el: Hangup) -> None:
         self._send_flow(el, True, "hangup")
@@ -428,7 +449,6 @@ class CallRun:
         self.media()
         self.emit(SayEvent(el.text, el.loop or 1, el.lang))
         self.elapsed_ms += 60 * len(el.text) * (el.loop or 1)  # about 16 characters a second
-        self._send_flow(el, True, "spoken")
 
     def play(self, el: Play) -> None:
         self.media()
@@ -436,7 +456,6 @@ class CallRun:
             self.fail(el, f"no recording named {el.record!r} on this call")
             return
         self.emit(PlayEvent(el.url, el.record, el.loop or 1))
-        self._send_flow(el, True, "played")
 
     def pause(self, el: Pause) -> None:
         length = el.length if el.length is not None else DEFAULT_PAUSE_MS
@@ -492,6 +511,9 @@ class CallRun:
     def _finish_recording(self, el: RecordStop | RecordWait, action: str) -> None:
         tag = el.tag or ""
         if tag not in self.recording_now:
+            if action == "wait" and tag in self.recordings:  # already finished: no wait
+                self.emit(RecordEvent(action, el.tag))
+                return
             self.fail(el, f"no recording {tag!r} in progress")
             return
         self.recording_now.discard(tag)
@@ -509,7 +531,6 @@ class CallRun:
         self._meta_children(el)
         if winner is not None:  # first answer wins; the rest are cancelled (D10)
             self.emit(DialEvent(targets, "answer", winner))
-            self._send_flow(el, True, f"bridged to {winner}")
             return  # the far end hung up: continue after </Dial>
         distinct = set(outcomes.values())
         outcome = distinct.pop() if len(distinct) == 1 else "no-answer"
@@ -550,13 +571,11 @@ class CallRun:
             for branch, value in el.branches():
                 if value == digits:
                     self.emit(GatherEvent(prompt, pressed, digits, "match", attempt, value))
-                    self._send_flow(el, True, f"matched {value}")
                     self.block(branch.children)
                     return
             default = el.default
             outcome = "default" if default is not None else "no-match"
             self.emit(GatherEvent(prompt, pressed, digits, outcome, attempt))
-            self._send_flow(el, True, f"no branch for {digits}")
             if default is not None:
                 self.block(default.children)
             return
@@ -579,7 +598,13 @@ class CallRun:
             "success": "true" if success else "false",
             "attempts": str(attempt),
         }
-        fetched = self.fetch(el.method or "GET", el.url or "", params, "gather-callback")
+        self.gather_history.append({"attempt": attempt, "code": digits, "success": success})
+        body = None
+        if el.method == "POST":  # the call object and the Gather history (§2.3, §7 #6)
+            body = {**self.call_object(), "gather": list(self.gather_history)}
+        fetched = self.fetch(
+            el.method or "GET", el.url or "", params, "gather-callback", json_body=body
+        )
         if not success and attempt < attempts:
             return False  # retried; the reply to a failed attempt is not run
         if fetched is None:
@@ -621,7 +646,7 @@ class CallRun:
             reason = self._last_failure if reply is None else reply.error or f"HTTP {reply.status}"
             self.fail(el, f"curl failed: {reason}")
             return
-        self._send_flow(el, True, f"HTTP {reply.status}")  # the reply is never run (D18)
+        # The reply is never run (D18).
 
     def call_filter(self, el: Call) -> None:
         matched = True
@@ -716,6 +741,9 @@ class Simulator:
     """Plays Opentact's part against ``target``: a callflow ``App`` (in process, no
     sockets), ``"module:attribute"``, an ``http(s)://`` URL of any server, or an XML file.
 
+    ``query`` is added to the webhook URL (an access key, say) and ``auth`` is sent as HTTP
+    Basic credentials to the target, for servers with access control.
+
     >>> from callflow import App, Response, Say, Hangup
     >>> app = App(secret="doc")
     >>> _ = app.flow("/")(lambda call: Response(Say("Hi"), Hangup()))  # doctest: +SKIP
@@ -731,8 +759,13 @@ class Simulator:
         events: bool = False,
         max_fetches: int = MAX_FETCHES,
         max_commands: int = MAX_COMMANDS,
+        query: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
     ) -> None:
-        self.transport = Transport(target)
+        self.transport = Transport(target, auth=auth)
+        if query and self.transport.start_url is not None:
+            # e.g. the access key of a locked-down App: {"token": "..."}
+            self.transport.start_url = with_query(self.transport.start_url, dict(query))
         self.auto_answer = auto_answer
         self.method = method
         if tz is None:  # the App's time zone, else UTC (D19)

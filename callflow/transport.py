@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import importlib
+import inspect
 import json
 import os
 import sys
@@ -64,11 +66,20 @@ def load_app(spec: str) -> Any:
         raise TargetError(f"module {module_name!r} has no attribute {attribute!r}") from exc
 
 
+def _is_asgi(app: object) -> bool:
+    """Whether ``app`` looks like an ASGI application: an async callable."""
+    if inspect.iscoroutinefunction(app):
+        return True
+    method = inspect.getattr_static(type(app), "__call__", None)
+    return method is not None and inspect.iscoroutinefunction(method)
+
+
 class Transport:
     """Sends the simulator's requests: to the in-process App when the URL is the App's
     origin, over real HTTP (httpx) otherwise."""
 
-    def __init__(self, target: object) -> None:
+    def __init__(self, target: object, *, auth: tuple[str, str] | None = None) -> None:
+        self.auth = auth
         self.app: App | None = None
         self.document: bytes | None = None
         self._local: httpx.AsyncClient | None = None
@@ -89,8 +100,8 @@ class Transport:
             self.start_url = None
             self.base = ""
         else:
-            app = load_app(target) if isinstance(target, str) else target
-            if not callable(app):
+            app: Any = load_app(target) if isinstance(target, str) else target
+            if not _is_asgi(app):
                 raise TargetError(f"{target!r} is not an ASGI application")
             self.app = app if isinstance(app, App) else None
             webhook = self.app.settings.webhook_path if self.app is not None else "/"
@@ -130,6 +141,10 @@ class Transport:
     ) -> Reply:
         """Send a request and return its :class:`Reply` (never raises for HTTP failures)."""
         headers = {}
+        if self.auth is not None and self.base and origin(url) == self.base:
+            user, password = self.auth
+            token = base64.b64encode(f"{user}:{password}".encode()).decode()
+            headers["authorization"] = f"Basic {token}"
         data = content
         if json_body is not None:
             data = json.dumps(json_body).encode()
