@@ -36,18 +36,20 @@ from .incoming import read_body, read_params
 from .phone import to_e164
 from .problems import Problem
 from .render import render
-from .routing import Flow, FlowFunction, Router
+from .routing import Flow, FlowFunction, Router, normalise_path
 from .security import check_access
 from .sessions import MemoryStore, SessionStore
 from .templates import Rendered, Templates
 from .tokens import STATE_PARAM, InvalidState, StateSigner
 from .urls import absolutize, base_url
-from .validate import check, schema_problems, validate
+from .validate import check, schema_problems
 
 logger = logging.getLogger("callflow")
 access_logger = logging.getLogger("callflow.access")
 
 SESSION_PARAM = "cf_session"
+FLOW_PARAM = "cf_flow"
+"""Query parameter naming the default flow on round trips to the webhook path."""
 """Query parameter carrying the session key when Opentact sent no call uuid."""
 
 XML = "application/xml"
@@ -131,27 +133,33 @@ class App:
     def documents(self, directory: str | Path, prefix: str = "") -> list[str]:
         """Serve every ``*.xml`` under ``directory`` at ``prefix/<relative path>``.
 
-        Each is validated now; an invalid one raises :class:`ConfigurationError` with
-        ``file:line: message`` for every problem, so the server does not start with it.
+        Each is validated now and served in canonical form; an invalid one raises
+        :class:`ConfigurationError` with ``file:line: message`` for every problem, so the
+        server does not start with it.
         """
         self._not_started()
+        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+            raise RegistrationError(f"prefix must start with '/' and not end with it: {prefix!r}")
         root = Path(directory)
+        if not root.is_dir():
+            raise ConfigurationError(f"hosted documents: {root} is not a directory")
         problems: list[str] = []
-        paths = []
+        found: dict[str, bytes] = {}
         for file in sorted(root.rglob("*.xml")):
-            data = file.read_bytes()
-            found = validate(data)
-            problems.extend(f"{file}:{p.line}: {p.message}" for p in found)
-            path = f"{prefix}/{file.relative_to(root).as_posix()}"
+            path = normalise_path(f"{prefix}/{file.relative_to(root).as_posix()}")
+            if "{" in path or "}" in path:
+                raise RegistrationError(f"hosted document paths cannot hold braces: {path!r}")
             self._reserve(path)
             if any(f.path == path for f in self.router.flows):
                 raise RegistrationError(f"path {path!r} is already taken by a flow")
-            if not found:
-                self._documents[path] = data
-                paths.append(path)
+            errors, document, _ = check(file.read_bytes())
+            problems.extend(f"{file}:{p.line}: {p.message}" for p in errors)
+            if document is not None:
+                found[path] = render(document)
         if problems:
             raise ConfigurationError("invalid hosted documents:\n" + "\n".join(problems))
-        return paths
+        self._documents.update(found)
+        return list(found)
 
     def on_event(self, event_type: str) -> Callable[[H], H]:
         """Register a handler for events of ``event_type`` (``call_state``, ``call_flow``,
@@ -186,6 +194,12 @@ class App:
             self._asgi = self._build()
         if scope["type"] != "http":
             await self._asgi(scope, receive, send)
+            return
+        try:
+            bytes(scope.get("query_string", b"")).decode("utf-8")
+        except UnicodeDecodeError:
+            reply = PlainTextResponse("malformed query string: not UTF-8", 400)
+            await reply(scope, receive, send)
             return
         # One structured access-log line per request, whatever answered it.
         started = time.perf_counter()
@@ -234,8 +248,8 @@ class App:
         for flow in self.router.flows:
             if flow.path != settings.webhook_path:
                 routes.append(Route(flow.path, self._endpoint(flow), methods=["GET", "POST"]))
-        for path in self._documents:
-            routes.append(Route(path, self._document, methods=["GET", "POST"]))
+        for path, body in self._documents.items():
+            routes.append(Route(path, self._document(body), methods=["GET", "POST"]))
         routes.append(Route(settings.events_path, self._events, methods=["GET", "POST"]))
         return Starlette(routes=routes)
 
@@ -259,8 +273,13 @@ class App:
             return PlainTextResponse(rejection.message, rejection.status, dict(rejection.headers))
         try:
             params = await read_params(request, self.settings.max_body_bytes)
-            params.values.pop(self.settings.access_key_param, None)
+            if self.settings.access_key is not None:
+                params.values.pop(self.settings.access_key_param, None)
             info["call"] = params.values.get("call", "")
+            chosen = params.values.pop(FLOW_PARAM, None)
+            default = self._default
+            if flow is None and default is not None and chosen == default.name:
+                flow = default  # a round trip back to the default flow
             if flow is None:
                 flow = self._route(params)
                 if flow is None:
@@ -300,7 +319,7 @@ class App:
         token = params.values.pop(STATE_PARAM, None)
         if token is None:
             return None
-        return self.signer.verify(token, request.url.path)
+        return self.signer.verify(token, request.url.path, params.values.get("call"))
 
     async def _answer(self, request: Request, flow: Flow, params: CallParams, state: Any) -> bytes:
         values = params.values
@@ -309,6 +328,7 @@ class App:
         if session_key is None:
             session_key = secrets.token_urlsafe(16)
             carried = True
+        call_uuid = values.get("call")
         session = self.store.load(session_key)
         had_session = bool(session)
         base = base_url(request, self.settings.base_url, self.settings.trusted_proxies)
@@ -318,13 +338,14 @@ class App:
             if target is None:
                 raise KeyError(f"no flow named {name!r}")
             pairs: dict[str, str] = {k: str(v) for k, v in query.items()}
+            if target.path == self.settings.webhook_path:
+                # Opentact appends `tn`: without this the webhook would route by number.
+                pairs[FLOW_PARAM] = target.name
             if state is not None:
-                pairs[STATE_PARAM] = self.signer.sign(state, target.path)
-            if carried:
-                pairs[SESSION_PARAM] = session_key
-            if self.settings.access_key is not None:
-                pairs[self.settings.access_key_param] = self.settings.access_key
-            return base + target.path + ("?" + urlencode(pairs) if pairs else "")
+                pairs[STATE_PARAM] = self.signer.sign(state, target.path, call_uuid)
+            link = self._link_query(session_key if carried else None)
+            query_text = "&".join(part for part in (urlencode(pairs), link) if part)
+            return base + target.path + ("?" + query_text if query_text else "")
 
         render_template = self.templates.render if self.templates is not None else None
         call = CallContext(
@@ -342,29 +363,29 @@ class App:
             self.store.save(session_key, call.session, self.settings.session_ttl_s)
         elif had_session:  # the flow cleared it
             self.store.delete(session_key)
-        return absolutize(body, base)
+        return absolutize(body, base, self._link_query(session_key if carried else None))
 
     async def _run(self, flow: Flow, call: CallContext) -> bytes:
         """Run ``flow`` within the timeout; any failure gives the fallback document."""
         timeout = self.settings.flow_timeout_ms / 1000
         uuid = call.uuid or "-"
         try:
-            with anyio.fail_after(timeout):
+            with anyio.move_on_after(timeout) as scope:
                 result = await _call(flow.function, call)
+            if scope.cancelled_caught:
+                logger.error(
+                    "flow %r took longer than flow_timeout_ms=%d (call %s): fallback sent",
+                    flow.name,
+                    self.settings.flow_timeout_ms,
+                    uuid,
+                )
+                return self.fallback_body
             if isinstance(result, Response):
                 body = render(result)
             elif isinstance(result, Rendered):
                 body = result.body
             else:
                 body = _canonical(result)
-        except TimeoutError:
-            logger.error(
-                "flow %r took longer than flow_timeout_ms=%d (call %s): fallback sent",
-                flow.name,
-                self.settings.flow_timeout_ms,
-                uuid,
-            )
-            return self.fallback_body
         except BadRequest:
             raise
         except (InvalidDocument, TemplateError) as exc:
@@ -392,12 +413,26 @@ class App:
                 return self.fallback_body
         return body
 
-    async def _document(self, request: Request) -> HTTPResponse:
-        rejection = check_access(request, self.settings)
-        if rejection is not None:
-            return PlainTextResponse(rejection.message, rejection.status, dict(rejection.headers))
-        base = base_url(request, self.settings.base_url, self.settings.trusted_proxies)
-        return _xml(absolutize(self._documents[request.url.path], base))
+    def _document(self, body: bytes) -> Callable[[Request], Awaitable[HTTPResponse]]:
+        async def endpoint(request: Request) -> HTTPResponse:
+            rejection = check_access(request, self.settings)
+            if rejection is not None:
+                return PlainTextResponse(
+                    rejection.message, rejection.status, dict(rejection.headers)
+                )
+            base = base_url(request, self.settings.base_url, self.settings.trusted_proxies)
+            return _xml(absolutize(body, base, self._link_query(None)))
+
+        return endpoint
+
+    def _link_query(self, session_key: str | None) -> str:
+        """Query that links back into the app need: the access key, the carried session."""
+        pairs: dict[str, str] = {}
+        if session_key is not None:
+            pairs[SESSION_PARAM] = session_key
+        if self.settings.access_key is not None:
+            pairs[self.settings.access_key_param] = self.settings.access_key
+        return urlencode(pairs)
 
     # -- events ----------------------------------------------------------------------------
 
@@ -412,7 +447,8 @@ class App:
                     raise BadRequest(400, "the event body must be a JSON object")
             else:
                 query = dict(request.query_params)
-                query.pop(self.settings.access_key_param, None)
+                if self.settings.access_key is not None:
+                    query.pop(self.settings.access_key_param, None)
                 body = {
                     "type": query.pop("type", "call_state"),
                     "payload": dict(query),

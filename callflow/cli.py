@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__
+from .exceptions import UsageError
 from .lint import lint
 from .problems import Finding, Problem
 from .validate import validate
@@ -21,10 +22,6 @@ from .validate import validate
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """A bad command line or an unreadable input: exit code 2."""
 
 
 def _documents(paths: Sequence[str], stdin: TextIO) -> Iterator[tuple[str, bytes]]:

@@ -69,6 +69,13 @@ class Settings:
     time_zone: str = "UTC"
 
     def __post_init__(self) -> None:
+        for name in ("trusted_proxies", "allowed_ips"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                value = _split(value)
+            if any(isinstance(item, str) for item in value):
+                value = _networks([str(item) for item in value], name)
+            object.__setattr__(self, name, tuple(value))
         if self.mode not in ("development", "production"):
             raise ConfigurationError(f"mode must be development or production, not {self.mode!r}")
         if self.flow_timeout_ms <= 0:

@@ -9,7 +9,8 @@ Every error derives from :class:`CallflowError` and also from the builtin it res
     ├── SchemaValidationError(ValueError)  a document that fails validation (all problems)
     ├── RegistrationError(ValueError)      a duplicate or malformed flow registration
     ├── ConfigurationError(ValueError)     settings the server cannot start with
-    └── TemplateError(ValueError)          a template that is missing or renders invalid XML
+    ├── TemplateError(ValueError)          a template that is missing or renders invalid XML
+    └── UsageError                         a bad command line or unreadable input (exit 2)
 """
 
 from __future__ import annotations
@@ -71,3 +72,7 @@ class ConfigurationError(CallflowError, ValueError):
 
 class TemplateError(CallflowError, ValueError):
     """A template that is missing, fails to render, or renders an invalid document."""
+
+
+class UsageError(CallflowError):
+    """A bad command line or an unreadable input: the ``callflow`` command exits 2."""

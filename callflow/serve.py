@@ -7,6 +7,8 @@ import logging
 import os
 import sys
 
+from .exceptions import UsageError
+
 DEFAULT_APP = "flows:app"
 """The repository's demo flows, so ``callflow serve`` works out of the box."""
 
@@ -33,8 +35,6 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 def run(args: argparse.Namespace, out: object, stdin: object) -> int:
     """Start uvicorn; returns when the server stops."""
     import uvicorn
-
-    from .cli import UsageError
 
     if ":" not in args.app:
         raise UsageError(f"APP must be module:attribute, not {args.app!r}")

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .exceptions import UsageError
 from .simulator import DIAL_OUTCOMES, GatherPrompt, Keys, Location, Simulator
 from .trace import TraceEvent
 from .transport import TargetError
@@ -82,8 +83,6 @@ def _interactive(
 
 def run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     """Run the simulated call; exit 0 when it ended normally, 1 otherwise."""
-    from .cli import UsageError
-
     if args.tz:
         try:
             ZoneInfo(args.tz)

@@ -48,11 +48,15 @@ class StateSigner:
         )
         self.max_age_s = max_age_s
 
-    def sign(self, state: Any, path: str) -> str:
-        """Return a token for ``state``, valid only on requests to ``path``."""
-        return str(self._serializer.dumps({"p": path, "s": state}))
+    def sign(self, state: Any, path: str, call: str | None = None) -> str:
+        """Return a token for ``state``, valid only on requests to ``path`` (and, when
+        ``call`` is given, only for that call's requests)."""
+        payload: dict[str, Any] = {"p": path, "s": state}
+        if call is not None:
+            payload["c"] = call
+        return str(self._serializer.dumps(payload))
 
-    def verify(self, token: str, path: str) -> Any:
+    def verify(self, token: str, path: str, call: str | None = None) -> Any:
         """Return the state of ``token``, or raise :class:`InvalidState` saying why."""
         try:
             payload = self._serializer.loads(token, max_age=self.max_age_s)
@@ -62,4 +66,6 @@ class StateSigner:
             raise InvalidState("state token signature is invalid") from exc
         if not isinstance(payload, dict) or payload.get("p") != path:
             raise InvalidState("state token was issued for another path")
+        if "c" in payload and payload["c"] != call:
+            raise InvalidState("state token was issued for another call")
         return payload.get("s")

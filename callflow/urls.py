@@ -37,8 +37,10 @@ def base_url(request: Request, configured: str | None, trusted: Sequence[Network
     return f"{scheme}://{host}{root}"
 
 
-def absolutize(body: bytes, base: str) -> bytes:
-    """Prefix every path-only URL (``/next``) of a rendered document with ``base``."""
+def absolutize(body: bytes, base: str, query: str = "") -> bytes:
+    """Prefix every path-only URL (``/next``) of a rendered document with ``base``, and
+    append ``query`` (URL-encoded: an access key, a session) to it: such URLs point back at
+    the app, and Opentact's request must pass the same checks."""
     has_attribute = _URL_MARK in body
     if not has_attribute and b"<Play>/" not in body and b"<Play " not in body:
         return body
@@ -50,12 +52,25 @@ def absolutize(body: bytes, base: str) -> bytes:
         while found != -1:
             tag_start = body.rfind(b"<", 0, found)
             if body.startswith(_URL_ELEMENTS, tag_start):
-                cut = found + len(_URL_MARK) - 1  # just before the '/'
-                parts += (body[done:cut], prefix)
-                done = cut
+                start = found + len(_URL_MARK) - 1  # the '/'
+                end = body.index(b'"', start)
+                url = body[start:end]
+                if query:
+                    joiner = b"&amp;" if b"?" in url else b"?"
+                    url += joiner + escape_attribute(query).encode()
+                parts += (body[done:start], prefix, url)
+                done = end
             found = body.find(_URL_MARK, found + 1)
         body = b"".join(parts) + body[done:]
     if b"<Play" in body:
         text_prefix = escape_text(base).encode()
-        body = _PLAY_TEXT.sub(lambda m: m.group(1) + text_prefix + m.group(2) + b"<", body)
+        extra = escape_text(query).encode()
+
+        def play(match: re.Match[bytes]) -> bytes:
+            url = match.group(2)
+            if extra:
+                url += (b"&amp;" if b"?" in url else b"?") + extra
+            return match.group(1) + text_prefix + url + b"<"
+
+        body = _PLAY_TEXT.sub(play, body)
     return body
