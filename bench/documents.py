@@ -277,3 +277,33 @@ def plivo_large(name: str) -> bytes:
         response.add(plivoxml.PlayElement(f"https://cdn.example.com/{i}.mp3?a=1&b=2"))
         response.add(plivoxml.SpeakElement("Thanks.", loop=2))
     return str(response.to_string(pretty=False)).encode()
+
+
+# The same IVR prepared once with slots for the three values that change per call.
+IVR_PREPARED = cf.prepare(
+    cf.Response(
+        ANSWER,
+        cf.Say(cf.Slot("greeting"), lang="en-US"),
+        CLOSED,
+        cf.Gather(
+            PROMPT,
+            cf.DTMF(cf.Dial(cf.To(cf.Slot("number")), DESK_TARGET, DIAL_ERROR), value="1"),
+            BILLING,
+            NOT_AN_OPTION,
+            NO_INPUT,
+            dtmf_length=1,
+            timeout=6000,
+            attempts=2,
+        ),
+        cf.Say(cf.Slot("reference")),
+        HANGUP,
+    )
+)
+
+
+def callflow_ivr_prepared(name: str, number: str, ref: str) -> bytes:
+    return IVR_PREPARED.render(
+        greeting=f"Hello {name}, thanks for calling Acme & Co.",
+        number=number,
+        reference=f"Your reference is {ref}.",
+    )

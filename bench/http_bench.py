@@ -46,7 +46,12 @@ def free_port() -> int:
 @contextlib.contextmanager
 def server(command: list[str], port: int) -> Iterator[str]:
     """Start a server process and yield its base URL once /healthz or / answers."""
-    env = {**os.environ, "CALLFLOW_SECRET": "bench-secret", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "CALLFLOW_SECRET": "bench-secret",
+        "CALLFLOW_MODE": "production",
+        "PYTHONPATH": str(ROOT),
+    }
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -172,9 +177,11 @@ class HttpResult:
         }
 
 
-def run(*, rounds: int, seconds: int, connections: int, requests: int) -> HttpResult:
+def run(
+    *, rounds: int, seconds: int, connections: int, requests: int, force_python: bool = False
+) -> HttpResult:
     """Alternate load on the two servers ``rounds`` times."""
-    use_wrk = shutil.which("wrk") is not None
+    use_wrk = shutil.which("wrk") is not None and not force_python
     callflow_port, bare_port = free_port(), free_port()
     results = []
     with (
@@ -183,7 +190,7 @@ def run(*, rounds: int, seconds: int, connections: int, requests: int) -> HttpRe
     ):
         targets = (callflow_base + WEBHOOK_QUERY, bare_base + WEBHOOK_QUERY)
         for url in targets:  # warm up both
-            python_load(url, 200, 4)
+            python_load(url, min(200, requests), 4)
         for _ in range(rounds):
             loads = []
             for url in targets:

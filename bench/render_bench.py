@@ -48,6 +48,7 @@ def contenders(document: str) -> dict[str, Contender]:
         result["callflow, constant subtrees"] = repeated(
             lambda: cf.render(d.callflow_ivr_constant(*nxt()))
         )
+        result["callflow prepared (3 slots)"] = repeated(lambda: d.callflow_ivr_prepared(*nxt()))
         result["lxml etree + tostring"] = repeated(lambda: d.lxml_ivr(*nxt()))
         if peers["twilio"]:
             result["twilio VoiceResponse"] = repeated(lambda: d.twilio_ivr(*nxt()))

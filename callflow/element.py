@@ -17,6 +17,7 @@ from .exceptions import NestingError
 from .slot import Slot
 
 _set = object.__setattr__
+_AT_MOST_ONE = frozenset(nesting.AT_MOST_ONE)
 E = TypeVar("E", bound="Element")
 
 
@@ -72,6 +73,7 @@ class Element:
     (Say, Play: §7 #11); text only when it holds a line break (Meta: D17)."""
     _check_values: ClassVar[Callable[..., tuple[object, ...]]]
     _unique: ClassVar[bool] = False
+    _has_check: ClassVar[bool] = False
 
     children: tuple[Element, ...]
     _values: tuple[object, ...]
@@ -83,24 +85,29 @@ class Element:
         if "xml_tag" not in cls.__dict__:
             return
         cls._check_values = staticmethod(_compile_checker(cls.xml_tag, cls.fields))
-        cls._unique = bool(set(nesting.AT_MOST_ONE) & nesting.ALLOWED.get(cls.xml_tag, set()))
+        cls._unique = bool(_AT_MOST_ONE & nesting.ALLOWED.get(cls.xml_tag, set()))
+        cls._has_check = cls._check is not Element._check
         for index, spec in enumerate(cls.fields):
             setattr(cls, spec.name, _field_property(index, f"The ``{spec.wire}`` value."))
 
     def _setup(self, children: tuple[object, ...], values: tuple[object, ...]) -> None:
         """Check and store attribute ``values`` (in ``fields`` order) and ``children``."""
-        _set(self, "_values", self._check_values(*values))
+        _set_values(self, self._check_values(*values))
         if children:
             self._check_children(children)
-        _set(self, "children", children)
-        _set(self, "_xml", None)
-        self._check()
+        _set_children(self, children)
+        _set_xml(self, None)
+        if self._has_check:
+            self._check()
 
     def _check_children(self, children: tuple[object, ...]) -> None:
         parent = self.xml_tag
         allowed = nesting.ALLOWED[parent]
+        unique = self._unique
+        seen: set[str] | None = None
         for child in children:
-            if not isinstance(child, Element):
+            name = getattr(child, "xml_tag", None)
+            if name is None or not isinstance(child, Element):
                 raise NestingError(
                     parent,
                     type(child).__name__,
@@ -108,17 +115,19 @@ class Element:
                     reason=f"<{parent}> children must be elements, not {type(child).__name__}"
                     f" {child!r}",
                 )
-            if child.xml_tag not in allowed:
-                raise NestingError(parent, child.xml_tag, nesting.allowed_children(parent))
-        if self._unique and len(children) > 1:
-            for name in nesting.AT_MOST_ONE:
-                if sum(c.xml_tag == name for c in children) > 1:  # type: ignore[attr-defined]
+            if name not in allowed:
+                raise NestingError(parent, name, nesting.allowed_children(parent))
+            if unique and name in _AT_MOST_ONE:
+                if seen is None:
+                    seen = set()
+                elif name in seen:
                     raise NestingError(
                         parent,
                         name,
                         nesting.allowed_children(parent),
                         reason=f"<{parent}> can hold at most one <{name}>",
                     )
+                seen.add(name)
 
     def _check(self) -> None:
         """Check rules that span several values; subclasses override."""
@@ -199,6 +208,13 @@ class Element:
             if child.xml_tag == "Error":
                 return child
         return None
+
+
+# The slots' own descriptors: twice as fast as object.__setattr__, which the frozen
+# __setattr__ forces otherwise.
+_set_values: Callable[[Element, object], None] = Element.__dict__["_values"].__set__
+_set_children: Callable[[Element, object], None] = Element.__dict__["children"].__set__
+_set_xml: Callable[[Element, object], None] = Element.__dict__["_xml"].__set__
 
 
 def _restore(

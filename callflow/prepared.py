@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from .checks import Checker
 from .document import Response
@@ -50,45 +51,72 @@ class PreparedDocument:
         if not isinstance(doc, Response):
             raise TypeError(f"prepare() takes a Response, not {type(doc).__name__}")
         self.uses = _uses(doc)
+        self.names = frozenset(self.uses)
+        """The slot names the document needs."""
         skeleton = DECLARATION + to_xml(doc)
-        self._fragments: list[bytes] = []
-        self._slots: list[tuple[str, Callable[[str], str]]] = []
+        fragments: list[str] = []
+        places: list[tuple[str, bool]] = []
         done = 0
         for match in MARK.finditer(skeleton):
             before = skeleton[: match.start()]
-            in_tag = before.rfind("<") > before.rfind(">")
-            self._fragments.append(skeleton[done : match.start()].encode())
-            self._slots.append((match.group(1), escape_attribute if in_tag else escape_text))
+            fragments.append(skeleton[done : match.start()])
+            places.append((match.group(1), before.rfind("<") > before.rfind(">")))
             done = match.end()
-        self._fragments.append(skeleton[done:].encode())
-        self.names = frozenset(self.uses)
-        """The slot names the document needs."""
+        fragments.append(skeleton[done:])
+        self._render = self._compile(fragments, places)
+
+    def _compile(
+        self, fragments: list[str], places: list[tuple[str, bool]]
+    ) -> Callable[..., bytes]:
+        """Generate the render function: one check per use, one escape per place, one join.
+
+        Its keyword-only parameters are the slot names, so a missing or unknown value is
+        Python's own ``TypeError``.
+        """
+        namespace: dict[str, Any] = {
+            "_TEXT": escape_text,
+            "_ATTRIBUTE": escape_attribute,
+            "_STR": str,
+            "_SLOT": Slot,
+            "_fail": _not_a_value,
+        }
+        lines = (
+            [f"def render(*, {', '.join(sorted(self.names))}):"]
+            if self.names
+            else ["def render():"]
+        )
+        for name, uses in sorted(self.uses.items()):
+            for index, use in enumerate(uses):
+                checker = f"_check_{name}_{index}"
+                namespace[checker] = use.check
+                lines.append(f"    {name} = {checker}({use.element!r}, {use.attribute!r}, {name})")
+            lines.append(
+                f"    if {name}.__class__ is _SLOT: _fail({uses[0].element!r}, "
+                f"{uses[0].attribute!r}, {name})"
+            )
+            lines.append(f"    {name} = _STR({name})")
+        # The constant fragments are bytes already: per call, only the values are encoded.
+        pieces = []
+        for index, fragment in enumerate(fragments):
+            namespace[f"_F{index}"] = fragment.encode()
+            pieces.append(f"_F{index}")
+            if index < len(places):
+                name, in_attribute = places[index]
+                pieces.append(f"{'_ATTRIBUTE' if in_attribute else '_TEXT'}({name}).encode()")
+        lines.append(f"    return b''.join(({', '.join(pieces)},))")
+        exec("\n".join(lines), namespace)
+        render: Callable[..., bytes] = namespace["render"]
+        return render
 
     def render(self, **values: object) -> bytes:
         """Return the document with every slot filled; each value is checked by the rule of
-        the attribute it fills (``InvalidAttributeError``), and escaped for its place."""
-        missing = self.names - values.keys()
-        if missing:
-            raise TypeError(f"missing values for slots: {', '.join(sorted(missing))}")
-        unknown = values.keys() - self.names
-        if unknown:
-            raise TypeError(f"no such slots: {', '.join(sorted(unknown))}")
-        checked: dict[str, str] = {}
-        for name, uses in self.uses.items():
-            value = values[name]
-            for use in uses:
-                value = use.check(use.element, use.attribute, value)
-            if isinstance(value, Slot):
-                raise InvalidAttributeError(
-                    uses[0].element, uses[0].attribute, "must be a value, not a Slot", value
-                )
-            checked[name] = str(value)
-        fragments = self._fragments
-        parts = [fragments[0]]
-        for index, (name, escape) in enumerate(self._slots, start=1):
-            parts.append(escape(checked[name]).encode())
-            parts.append(fragments[index])
-        return b"".join(parts)
+        the attribute it fills (``InvalidAttributeError``), and escaped for its place.
+        A missing or unknown slot name is a ``TypeError``."""
+        return self._render(**values)
+
+
+def _not_a_value(element: str, attribute: str, value: object) -> None:
+    raise InvalidAttributeError(element, attribute, "must be a value, not a Slot", value)
 
 
 def prepare(doc: Response) -> PreparedDocument:

@@ -13,12 +13,10 @@ from typing import Any
 
 from . import checks
 from .document import Response
-from .element import Element
+from .element import Element, _set_xml
 from .slot import MARK, MARK_OPEN
 
 DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
-
-_set = object.__setattr__
 
 
 def render(doc: Response) -> bytes:
@@ -44,7 +42,7 @@ def to_xml(node: Element) -> str:
         if serialise is None:
             serialise = _SERIALISERS[type(node)] = _compile(type(node))
         cached = serialise(node)
-        _set(node, "_xml", cached)
+        _set_xml(node, cached)
     return cached
 
 

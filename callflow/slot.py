@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import keyword
 import re
 from typing import Final
 
 MARK_OPEN: Final = "\ue000"
 MARK_CLOSE: Final = "\ue001"
 """Private-use characters around a slot's name in the rendered skeleton."""
-MARK: Final = re.compile(f"{MARK_OPEN}([A-Za-z_][A-Za-z0-9_]*){MARK_CLOSE}")
+MARK: Final = re.compile(f"{MARK_OPEN}(\\w+){MARK_CLOSE}")
 
 
 class Slot(str):
@@ -26,8 +27,15 @@ class Slot(str):
     name: str
 
     def __new__(cls, name: str) -> Slot:
-        if not isinstance(name, str) or not name.isidentifier():
-            raise ValueError(f"a slot name must be an identifier, not {name!r}")
+        if (
+            not isinstance(name, str)
+            or not name.isidentifier()
+            or keyword.iskeyword(name)
+            or name.startswith("_")
+        ):
+            raise ValueError(
+                f"a slot name must be an identifier, not a keyword or _private: {name!r}"
+            )
         slot = super().__new__(cls, f"{MARK_OPEN}{name}{MARK_CLOSE}")
         slot.name = name
         return slot

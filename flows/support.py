@@ -52,32 +52,41 @@ NOT_AN_OPTION = Default(Say("Sorry, that is not an option."), tag="bad-key")
 NO_INPUT = Error(Say("We did not hear a choice. Goodbye."), Hangup(tag="no-input"))
 
 
+MAIN_MENU = Response(
+    Say("Thank you for calling Acme support."),
+    Meta("entry", "main-menu"),
+    WEEKEND,
+    AFTER_HOURS,
+    Gather(
+        Say("For support, press 1. For your account balance, press 2. For our hours, press 3."),
+        SUPPORT,
+        # A path-only URL: the app makes it absolute (and adds the session) when it is sent.
+        DTMF(Callback(url="/account/prompt"), value="2"),
+        HOURS,
+        NOT_AN_OPTION,
+        NO_INPUT,
+        dtmf_length=1,
+        timeout=6000,
+        attempts=2,
+    ),
+    Say("Goodbye."),
+    Hangup(),
+)
+
+
 @router.flow("/", name="main")
-def main(call: CallContext) -> Response:
-    """Greet, close outside business hours, then offer the menu."""
-    return Response(
-        Say("Thank you for calling Acme support."),
-        Meta("entry", "main-menu"),
-        WEEKEND,
-        AFTER_HOURS,
-        Gather(
-            Say("For support, press 1. For your account balance, press 2. For our hours, press 3."),
-            SUPPORT,
-            DTMF(Callback(url=call.url_for("account_prompt", state={"attempt": 1})), value="2"),
-            HOURS,
-            NOT_AN_OPTION,
-            NO_INPUT,
-            dtmf_length=1,
-            timeout=6000,
-            attempts=2,
-        ),
-        Say("Goodbye."),
-        Hangup(),
-    )
+async def main(call: CallContext) -> Response:
+    """Greet, close outside business hours, then offer the menu.
+
+    The menu is the same for every caller, so it is built once; its XML is rendered on the
+    first call and reused. A flow with no blocking I/O is ``async``: it runs on the event
+    loop instead of a worker thread.
+    """
+    return MAIN_MENU
 
 
 @router.flow("/account/prompt", name="account_prompt")
-def account_prompt(call: CallContext) -> Response:
+async def account_prompt(call: CallContext) -> Response:
     """Ask for the account number; the digits go to the ``account`` step."""
     attempt = int((call.state or {}).get("attempt", 1))
     return Response(
@@ -93,7 +102,7 @@ def account_prompt(call: CallContext) -> Response:
 
 
 @router.flow("/account", name="account")
-def account(call: CallContext) -> Response:
+async def account(call: CallContext) -> Response:
     """Read the account number collected by the Gather; retry once on a short number."""
     attempt = int((call.state or {}).get("attempt", 1))
     digits = call.digits or ""
