@@ -76,7 +76,18 @@ def server(command: list[str], port: int) -> Iterator[str]:
 
 
 def callflow_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "callflow.cli", "serve", "flows:app", "--port", str(port)]
+    level = os.environ.get("BENCH_LOG_LEVEL", "info")
+    return [
+        sys.executable,
+        "-m",
+        "callflow",
+        "serve",
+        "flows:app",
+        "--port",
+        str(port),
+        "--log-level",
+        level,
+    ]
 
 
 def bare_command(port: int) -> list[str]:

@@ -29,6 +29,12 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--reload", action="store_true", help="restart when code changes")
     serve.add_argument("--workers", type=int, default=None, metavar="N")
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=("debug", "info", "warning", "error"),
+        help="log level; at info, one access line per request",
+    )
     serve.set_defaults(handler=run)
 
 
@@ -45,7 +51,11 @@ def run(args: argparse.Namespace, out: object, stdin: object) -> int:
     # Like `uvicorn`'s --app-dir default: the app module is looked up from the cwd.
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    logging.basicConfig(level=getattr(logging, args.log_level.upper()), format=LOG_FORMAT)
+    # This process's logging is ours to configure: skip the per-record fields no line uses.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     uvicorn.run(
         args.app,
         host=args.host,

@@ -27,8 +27,12 @@ def base_url(request: Request, configured: str | None, trusted: Sequence[Network
     """
     if configured:
         return configured.rstrip("/")
-    scheme = request.url.scheme
-    host = request.headers.get("host") or request.url.netloc
+    scope = request.scope
+    scheme = str(scope.get("scheme", "http"))
+    host = request.headers.get("host")
+    if not host:
+        server = scope.get("server")
+        host = f"{server[0]}:{server[1]}" if server else "localhost"
     peer = request.client.host if request.client else ""
     if trusted and in_networks(peer, trusted):
         scheme = request.headers.get("x-forwarded-proto", scheme).split(",")[0].strip()
@@ -41,6 +45,24 @@ def absolutize(body: bytes, base: str, query: str = "") -> bytes:
     """Prefix every path-only URL (``/next``) of a rendered document with ``base``, and
     append ``query`` (URL-encoded: an access key, a session) to it: such URLs point back at
     the app, and Opentact's request must pass the same checks."""
+    if _URL_MARK not in body and b"<Play" not in body:
+        return body
+    key = (body, base, query)
+    cached = _ABSOLUTE.get(key)
+    if cached is None:
+        cached = _absolutize(body, base, query)
+        if len(_ABSOLUTE) >= _ABSOLUTE_SIZE:
+            _ABSOLUTE.pop(next(iter(_ABSOLUTE)))
+        _ABSOLUTE[key] = cached
+    return cached
+
+
+# Flows mostly return the same documents: remember the last results (oldest out first).
+_ABSOLUTE: dict[tuple[bytes, str, str], bytes] = {}
+_ABSOLUTE_SIZE = 128
+
+
+def _absolutize(body: bytes, base: str, query: str) -> bytes:
     has_attribute = _URL_MARK in body
     if not has_attribute and b"<Play>/" not in body and b"<Play " not in body:
         return body
