@@ -10,7 +10,12 @@ import pytest
 
 import callflow
 
-MODULES = sorted(name for _, name, _ in pkgutil.iter_modules(callflow.__path__, prefix="callflow."))
+# callflow.__main__ runs the command line when imported (``python -m callflow``).
+MODULES = sorted(
+    name
+    for _, name, _ in pkgutil.iter_modules(callflow.__path__, prefix="callflow.")
+    if name != "callflow.__main__"
+)
 
 
 @pytest.mark.parametrize("name", MODULES)

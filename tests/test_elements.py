@@ -1556,24 +1556,8 @@ def namespace() -> dict[str, object]:
     "build",
     [
         *TREES,
-        pytest.param(
-            lambda: Play(None, Error(), record="msg"),
-            id="play-record-with-error",
-            marks=pytest.mark.xfail(
-                raises=InvalidAttributeError,
-                strict=True,
-                reason="bug: repr omits the None url, so Error() becomes the url",
-            ),
-        ),
-        pytest.param(
-            lambda: Curl(None, Error(), url="/hit"),
-            id="curl-no-body-with-error",
-            marks=pytest.mark.xfail(
-                raises=InvalidAttributeError,
-                strict=True,
-                reason="bug: repr omits the None body, so Error() becomes the body",
-            ),
-        ),
+        pytest.param(lambda: Play(None, Error(), record="msg"), id="play-record-with-error"),
+        pytest.param(lambda: Curl(None, Error(), url="/hit"), id="curl-no-body-with-error"),
     ],
 )
 def test_repr_round_trip(build: Build) -> None:
@@ -1587,6 +1571,14 @@ def test_repr_round_trip(build: Build) -> None:
         pytest.param(Say("Hi", loop=2), "Say('Hi', loop=2)", id="say"),
         pytest.param(Meta("n", 5), "Meta('n', '5')", id="meta"),
         pytest.param(Play(record="msg"), "Play(record='msg')", id="play-record"),
+        pytest.param(
+            Play(None, Error(), record="msg"),
+            "Play(None, Error(), record='msg')",
+            id="play-record-with-error",
+        ),
+        pytest.param(
+            Curl(None, Error(), url="/hit"), "Curl(None, Error(), url='/hit')", id="curl-with-error"
+        ),
         pytest.param(Dial(To("1555")), "Dial(To('1555'))", id="dial"),
         pytest.param(Schedule(dow=["mon"]), "Schedule(dow=('mon',))", id="schedule"),
         pytest.param(
@@ -1636,8 +1628,7 @@ def test_pickle_round_trip(build: Build, protocol: int) -> None:
             lambda: Schedule(dow=("mon", "tue")), "dow", ("mon", "tue"), "mon,tue", id="dow-tuple"
         ),
         pytest.param(
-            # The signature says Sequence[Day]; the comma string is accepted at run time only.
-            lambda: Schedule(dow="mon,tue"),  # type: ignore[arg-type]
+            lambda: Schedule(dow="mon,tue"),
             "dow",
             ("mon", "tue"),
             "mon,tue",
@@ -1680,9 +1671,31 @@ def test_sequence_attribute_does_not_alias_the_callers_list() -> None:
     assert schedule.dow == ("mon",)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: bytes is a Sequence[int], so b'440' is read as hz=(52, 52, 48)"
+@pytest.mark.parametrize(
+    "hz",
+    [
+        pytest.param([440] * 64, id="list"),
+        pytest.param(",".join(["440"] * 64), id="comma-string"),
+    ],
 )
+def test_tone_hz_holds_up_to_64_frequencies(hz: list[int] | str) -> None:
+    assert Tone(hz=hz).hz == (440,) * 64
+
+
+@pytest.mark.parametrize(
+    "hz",
+    [
+        pytest.param([440] * 65, id="list"),
+        pytest.param(",".join(["440"] * 65), id="comma-string"),
+        pytest.param([350.5] * 1000, id="many"),
+    ],
+)
+def test_tone_hz_rejects_more_than_64_frequencies(hz: list[float] | str) -> None:
+    with pytest.raises(InvalidAttributeError, match="must hold at most 64 frequencies") as info:
+        Tone(hz=hz)
+    assert (info.value.element, info.value.attribute) == ("Tone", "hz")
+
+
 def test_tone_hz_rejects_bytes() -> None:
     with pytest.raises(InvalidAttributeError) as info:
         Tone(hz=b"440")

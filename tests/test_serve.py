@@ -1,0 +1,133 @@
+"""``callflow serve`` (callflow.serve): a real uvicorn process on a loopback port, and the
+command line's usage errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from lxml import etree
+
+from callflow import validate
+from callflow.cli import EXIT_USAGE, main
+
+if TYPE_CHECKING:
+    from conftest import Server, ServerFactory
+
+ROOT = Path(__file__).parent.parent
+
+
+def wait_for_output(server: Server, *lines: str, deadline_s: float = 10.0) -> str:
+    """The server's output once it holds every one of ``lines`` (log lines arrive a moment
+    after the reply)."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        output = server.output()
+        if all(line in output for line in lines) or time.monotonic() > deadline:
+            return output
+        time.sleep(0.02)
+
+
+def test_callflow_serve_answers_a_real_http_request(demo_server: Server) -> None:
+    server = demo_server
+    reply = server.http.get(
+        "/", params={"from": "+15550100999", "to": "15550100200", "call": "c-serve"}
+    )
+    assert reply.status_code == 200
+    assert reply.headers["content-type"].startswith("application/xml")
+    assert reply.content.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+    assert validate(reply.content) == []
+    assert validate(reply.content, strict=True) == []
+    root = etree.fromstring(reply.content)
+    hours = root.find("Gather/DTMF[@value='3']/Callback")
+    assert hours is not None
+    assert hours.get("url") == server.base_url + "/documents/hours.xml"
+
+    document = server.http.get(str(hours.get("url")))
+    assert document.status_code == 200
+    assert validate(document.content, strict=True) == []
+
+    posted = server.http.post(
+        "/", json={"uuid": "c-serve-post", "from": "+15550100999", "to": "15550100200"}
+    )
+    assert posted.status_code == 200
+    assert validate(posted.content, strict=True) == []
+
+    assert server.http.put("/?call=c-serve-put").status_code == 405
+
+    expected = (
+        "callflow.access method=GET path=/ status=200 call=c-serve flow=main",
+        "callflow.access method=POST path=/ status=200 call=c-serve-post flow=main",
+        "callflow.access method=GET path=/documents/hours.xml status=200",
+        "callflow.access method=PUT path=/ status=405",
+    )
+    output = wait_for_output(server, *expected)
+    for line in expected:
+        assert line in output
+    assert "Traceback" not in output
+
+
+def test_serve_log_level_warning_has_no_access_lines(start_server: ServerFactory) -> None:
+    server = start_server("--log-level", "warning")
+    assert server.http.get("/", params={"call": "c-quiet"}).status_code == 200
+    assert server.http.get("/nowhere").status_code == 404
+    server.stop()  # the log is complete once the process has exited
+    output = server.output()
+    assert "callflow.access" not in output
+    assert "Traceback" not in output
+
+
+# -- usage errors (no server started) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        pytest.param(
+            ["serve", "flows"], "APP must be module:attribute, not 'flows'", id="no-colon"
+        ),
+        pytest.param(["serve", "--workers", "0"], "--workers must be >= 1", id="workers"),
+        pytest.param(
+            ["serve", "--reload", "--workers", "2"],
+            "--reload and --workers cannot be combined",
+            id="reload-and-workers",
+        ),
+    ],
+)
+def test_serve_usage_errors_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert main(argv) == EXIT_USAGE
+    assert capsys.readouterr().err == f"callflow: {message}\n"
+
+
+def test_serve_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--help"]) == 0
+    out = capsys.readouterr().out
+    for option in ("--host", "--port", "--reload", "--workers", "flows:app"):
+        assert option in out
+
+
+def test_serve_rejects_a_port_that_is_not_a_number(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--port", "http"]) == EXIT_USAGE
+    assert "invalid int value" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("module", ["callflow", "callflow.cli"])
+def test_serve_usage_error_through_python_m(module: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", module, "serve", "flows"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stderr) == (
+        EXIT_USAGE,
+        "callflow: APP must be module:attribute, not 'flows'\n",
+    )
