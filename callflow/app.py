@@ -308,7 +308,7 @@ class App:
     async def _answer(self, request: Request, flow: Flow, params: CallParams, state: Any) -> bytes:
         values = params.values
         call_uuid = values.get("call")
-        carried_key = values.pop(SESSION_PARAM, None)
+        carried_key = values.pop(SESSION_PARAM, None) or None  # an empty one is none
         # The session is keyed by the call uuid; a request without one (the initial GET has
         # only from/to) gets a random key, made only when a link or the session needs it.
         session_key = carried_key or call_uuid

@@ -14,6 +14,7 @@ by the rule of the attribute it fills.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ from .document import Response
 from .element import Element
 from .exceptions import InvalidAttributeError
 from .render import DECLARATION, escape_attribute, escape_text, to_xml
-from .slot import MARK, Slot
+from .slot import MARK_CLOSE, MARK_OPEN, Slot
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,8 @@ def _uses(doc: Element) -> dict[str, list[_Use]]:
     for el in doc.iter():
         for spec, value in zip(el.fields, el._values, strict=True):
             if isinstance(value, Slot):
-                found.setdefault(value.name, []).append(_Use(el.xml_tag, spec.name, spec.check))
+                use = _Use(el.xml_tag, spec.name, spec.check)
+                found.setdefault(value.name, []).append(use)
     return found
 
 
@@ -55,19 +57,23 @@ class PreparedDocument:
         """The slot names the document needs."""
         skeleton = DECLARATION + to_xml(doc)
         fragments: list[str] = []
-        places: list[tuple[str, bool]] = []
+        places: list[tuple[str, str]] = []
         done = 0
-        for match in MARK.finditer(skeleton):
-            before = skeleton[: match.start()]
+        for match in _PLACE.finditer(skeleton):
             fragments.append(skeleton[done : match.start()])
-            places.append((match.group(1), before.rfind("<") > before.rfind(">")))
+            if match.group("meta") is not None:
+                # A Meta value goes into the attribute or, with a line break, the text
+                # (D17): the whole element is written per call.
+                places.append((match.group("meta"), f"meta:{match.group('meta_name')}"))
+            else:
+                before = skeleton[: match.start()]
+                in_tag = before.rfind("<") > before.rfind(">")
+                places.append((match.group("slot"), "attribute" if in_tag else "text"))
             done = match.end()
         fragments.append(skeleton[done:])
         self._render = self._compile(fragments, places)
 
-    def _compile(
-        self, fragments: list[str], places: list[tuple[str, bool]]
-    ) -> Callable[..., bytes]:
+    def _compile(self, fragments: list[str], places: list[tuple[str, str]]) -> Callable[..., bytes]:
         """Generate the render function: one check per use, one escape per place, one join.
 
         Its keyword-only parameters are the slot names, so a missing or unknown value is
@@ -79,6 +85,7 @@ class PreparedDocument:
             "_STR": str,
             "_SLOT": Slot,
             "_fail": _not_a_value,
+            "_META": _meta,
         }
         lines = (
             [f"def render(*, {', '.join(sorted(self.names))}):"]
@@ -101,8 +108,12 @@ class PreparedDocument:
             namespace[f"_F{index}"] = fragment.encode()
             pieces.append(f"_F{index}")
             if index < len(places):
-                name, in_attribute = places[index]
-                pieces.append(f"{'_ATTRIBUTE' if in_attribute else '_TEXT'}({name}).encode()")
+                name, kind = places[index]
+                if kind.startswith("meta:"):
+                    pieces.append(f"_META({kind[5:]!r}, {name}).encode()")
+                else:
+                    escape = "_ATTRIBUTE" if kind == "attribute" else "_TEXT"
+                    pieces.append(f"{escape}({name}).encode()")
         lines.append(f"    return b''.join(({', '.join(pieces)},))")
         exec("\n".join(lines), namespace)
         render: Callable[..., bytes] = namespace["render"]
@@ -113,6 +124,23 @@ class PreparedDocument:
         the attribute it fills (``InvalidAttributeError``), and escaped for its place.
         A missing or unknown slot name is a ``TypeError``."""
         return self._render(**values)
+
+
+def _meta(name: str, value: str) -> str:
+    """A Meta element as ``render`` writes it: text content for a multi-line value (D17)."""
+    if "\n" in value:
+        return f'<Meta name="{name}">{escape_text(value)}</Meta>'
+    return f'<Meta name="{name}" value="{escape_attribute(value)}"/>'
+
+
+_SLOT_NAME = "[A-Za-z][A-Za-z0-9_]*"
+_OPEN, _CLOSE = re.escape(MARK_OPEN), re.escape(MARK_CLOSE)
+_PLACE = re.compile(
+    f'<Meta name="(?P<meta_name>[A-Za-z_][A-Za-z0-9_.-]*)" '
+    f'value="{_OPEN}(?P<meta>{_SLOT_NAME}){_CLOSE}"/>'
+    f"|{_OPEN}(?P<slot>{_SLOT_NAME}){_CLOSE}"
+)
+"""A Meta whose value is a slot (written whole per call), or any other slot."""
 
 
 def _not_a_value(element: str, attribute: str, value: object) -> None:

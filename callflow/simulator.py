@@ -175,6 +175,8 @@ class CallRun:
     legacy_callbacks: set[int] = field(default_factory=set)
     gather_history: list[dict[str, Any]] = field(default_factory=list)
     current_url: str | None = None
+    path: str = ""
+    """Where the running command is, as events name it (``Gather[3]/DTMF[1]/Dial[0]``)."""
 
     # -- recording the trace ---------------------------------------------------------------
 
@@ -227,8 +229,17 @@ class CallRun:
         return fetched
 
     def block(self, children: Sequence[Element]) -> None:
-        for child in children:
-            self.command(child)
+        parent = self.path
+        try:
+            for index, child in enumerate(children):
+                self.path = (
+                    f"{parent}/{child.xml_tag}[{index}]"
+                    if parent
+                    else (f"{child.xml_tag}[{index}]")
+                )
+                self.command(child)
+        finally:
+            self.path = parent
 
     def command(self, el: Element) -> None:
         self.commands += 1
@@ -407,7 +418,7 @@ class CallRun:
         body = {
             "timestamp": self.now().isoformat(),
             "success": success,
-            "message": f"[{status}] command {el.xml_tag}, reason: {reason}",
+            "message": f"[{status}] command {self.path or el.xml_tag}, reason: {reason}",
             "type": "call_flow",
             "command": el.xml_tag,
             "payload": {
@@ -415,7 +426,7 @@ class CallRun:
                     "name": el.xml_tag,
                     "success": success,
                     "reason": reason,
-                    "path": el.xml_tag,
+                    "path": self.path or el.xml_tag,
                     "tag": tag,
                     "children": [],
                     "error": [],
@@ -429,16 +440,18 @@ class CallRun:
         app = self.transport.app
         if app is None:
             return
-        url = self.transport.base + app.settings.events_path
+        url = with_query(self.transport.base + app.settings.events_path, self.transport.query)
         self.transport.request("POST", url, json_body=body)
 
     # -- commands ----------------------------------------------------------------------------
 
     def answer(self, el: Answer) -> None:
+        already = self.answered
         self.answered = True
         self.elapsed_ms += el.delay or 0  # the delay runs after answering (§7 #1)
         self.emit(AnswerEvent(el.delay or 0, el.tag))
-        self._send_state("live")
+        if not already:  # an auto-answered call is live already
+            self._send_state("live")
 
     def hangup(self, el: Hangup) -> None:
         self._send_flow(el, True, "hangup")
@@ -763,6 +776,7 @@ class Simulator:
         auth: tuple[str, str] | None = None,
     ) -> None:
         self.transport = Transport(target, auth=auth)
+        self.transport.query = dict(query or {})
         if query and self.transport.start_url is not None:
             # e.g. the access key of a locked-down App: {"token": "..."}
             self.transport.start_url = with_query(self.transport.start_url, dict(query))

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import keyword
 import re
+import secrets
 from typing import Final
 
-MARK_OPEN: Final = "\ue000"
+_NONCE: Final = secrets.token_hex(8)
+MARK_OPEN: Final = f"\ue000{_NONCE}:"
 MARK_CLOSE: Final = "\ue001"
-"""Private-use characters around a slot's name in the rendered skeleton."""
-MARK: Final = re.compile(f"{MARK_OPEN}(\\w+){MARK_CLOSE}")
+"""Around a slot's name in the rendered skeleton: private-use characters and a random
+nonce of this process, so no text a caller or a developer writes can pass for a slot."""
+MARK: Final = re.compile(f"{re.escape(MARK_OPEN)}([A-Za-z][A-Za-z0-9_]*){MARK_CLOSE}")
 
 
 class Slot(str):
@@ -29,12 +32,13 @@ class Slot(str):
     def __new__(cls, name: str) -> Slot:
         if (
             not isinstance(name, str)
+            or not name.isascii()
             or not name.isidentifier()
             or keyword.iskeyword(name)
             or name.startswith("_")
         ):
             raise ValueError(
-                f"a slot name must be an identifier, not a keyword or _private: {name!r}"
+                f"a slot name must be an ASCII identifier, not a keyword or _private: {name!r}"
             )
         slot = super().__new__(cls, f"{MARK_OPEN}{name}{MARK_CLOSE}")
         slot.name = name

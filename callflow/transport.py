@@ -80,6 +80,8 @@ class Transport:
 
     def __init__(self, target: object, *, auth: tuple[str, str] | None = None) -> None:
         self.auth = auth
+        self.query: dict[str, str] = {}
+        """Added to requests to the target's own event webhook (an access key, say)."""
         self.app: App | None = None
         self.document: bytes | None = None
         self._local: httpx.AsyncClient | None = None

@@ -76,10 +76,7 @@ def _absolutize(body: bytes, base: str, query: str) -> bytes:
             if body.startswith(_URL_ELEMENTS, tag_start):
                 start = found + len(_URL_MARK) - 1  # the '/'
                 end = body.index(b'"', start)
-                url = body[start:end]
-                if query:
-                    joiner = b"&amp;" if b"?" in url else b"?"
-                    url += joiner + escape_attribute(query).encode()
+                url = _with_query(body[start:end], escape_attribute(query).encode())
                 parts += (body[done:start], prefix, url)
                 done = end
             found = body.find(_URL_MARK, found + 1)
@@ -89,10 +86,16 @@ def _absolutize(body: bytes, base: str, query: str) -> bytes:
         extra = escape_text(query).encode()
 
         def play(match: re.Match[bytes]) -> bytes:
-            url = match.group(2)
-            if extra:
-                url += (b"&amp;" if b"?" in url else b"?") + extra
-            return match.group(1) + text_prefix + url + b"<"
+            return match.group(1) + text_prefix + _with_query(match.group(2), extra) + b"<"
 
         body = _PLAY_TEXT.sub(play, body)
     return body
+
+
+def _with_query(url: bytes, query: bytes) -> bytes:
+    """Append an (escaped) query to an (escaped) URL, before any ``#fragment``."""
+    if not query:
+        return url
+    path, hash_mark, fragment = url.partition(b"#")
+    joiner = b"&amp;" if b"?" in path else b"?"
+    return path + joiner + query + hash_mark + fragment

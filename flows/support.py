@@ -60,7 +60,8 @@ MAIN_MENU = Response(
     Gather(
         Say("For support, press 1. For your account balance, press 2. For our hours, press 3."),
         SUPPORT,
-        # A path-only URL: the app makes it absolute (and adds the session) when it is sent.
+        # A path-only URL: the app makes it absolute (adding the access key and the session
+        # when there are any) when it is sent.
         DTMF(Callback(url="/account/prompt"), value="2"),
         HOURS,
         NOT_AN_OPTION,

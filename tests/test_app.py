@@ -1040,15 +1040,6 @@ def test_a_new_session_without_a_call_uuid_travels_on_path_only_urls(
     assert said(xml_reply(client.get(url))) == ["seen True"]
 
 
-EMPTY_SESSION_BUG = (
-    "bug: App._answer takes an empty cf_session ('?cf_session=') as a carried key "
-    "(`is not None`) but then as absent (`carried_key or new_key[0]`): carried() raises "
-    "IndexError, a 500 when the flow keeps a session, the fallback when it calls url_for; "
-    "found by test_webhook_fuzz"
-)
-
-
-@pytest.mark.xfail(strict=True, raises=IndexError, reason=EMPTY_SESSION_BUG)
 def test_an_empty_cf_session_gets_a_new_session_key(
     client_for: ClientFactory, xml_reply: XmlReply
 ) -> None:
@@ -1059,7 +1050,6 @@ def test_an_empty_cf_session_gets_a_new_session_key(
     assert len(session) >= 16
 
 
-@pytest.mark.xfail(strict=True, reason=EMPTY_SESSION_BUG)
 def test_url_for_with_an_empty_cf_session_makes_a_new_session_key(
     client_for: ClientFactory, xml_reply: XmlReply
 ) -> None:

@@ -1793,12 +1793,6 @@ def test_a_call_flow_event_per_executed_command_across_documents() -> None:
     assert flows[-1].tag == "bye"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: CallRun.answer() sends a call_state 'live' event even when the call is already "
-    "live (auto_answer), so an <Answer/> on an auto-answered call reports 'live' twice; "
-    "§6.2 has one Live state per call",
-)
 def test_answer_on_an_auto_answered_call_sends_live_once() -> None:
     seen: list[Event] = []
     run_app(events_app(seen), options={"events": True}, dial=["no-answer"])
@@ -1884,13 +1878,6 @@ def test_simulator_query_and_auth_reach_a_locked_down_app(keys: list[str], heard
     assert sent.count("k-123") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Simulator(query=...) adds the query to the webhook URL only; "
-    "CallRun._post_event posts events to the App's events_path without it, so with an "
-    "access key every simulated event is refused (401 'missing access key') and no handler "
-    "runs",
-)
 def test_simulated_events_reach_a_locked_down_app() -> None:
     seen: list[Event] = []
     run_app(locked_app(seen), options={"query": ACCESS_KEY, "auth": BASIC, "events": True})

@@ -3,7 +3,6 @@ query that links back into the App need (the access key, a carried session) appe
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -122,12 +121,6 @@ def test_absolutize_changes_path_only_urls_and_nothing_else(doc: Response, query
         assert {"text": new.text, **dict(new.attrib)} == _expected(old, query)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: absolutize appends the query at the end of the URL, after a '#fragment', so "
-    "the access key and session travel in the fragment, which is never sent: the round trip "
-    "to '/next#top' lacks them (401 with an access key, a lost session)",
-)
 def test_the_query_goes_before_a_fragment() -> None:
     body = render(Response(Play("/a.mp3#t=5"), Callback(url="/next?x=1#top")))
     root = etree.fromstring(absolutize(body, BASE, "token=k"))
