@@ -119,8 +119,9 @@ def wrk(url: str, seconds: int, connections: int) -> Load:
         check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    distribution = out.split("Latency Distribution", 1)[1]
+    p50 = _ms(re.search(r"^\s*50%\s+(\S+)\s*$", distribution, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s*99%\s+(\S+)\s*$", distribution, re.M).group(1))  # type: ignore[union-attr]
     errors = 0
     socket_errors = re.search(r"Socket errors: (.*)", out)
     if socket_errors:

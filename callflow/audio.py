@@ -25,7 +25,7 @@ class Say(Element):
     __slots__ = ()
     xml_tag = "Say"
     fields = (
-        Field("text", "text", checks.non_empty_text),
+        Field("text", "text", checks.non_empty_text, required=True),
         Field("type", "type", checks.one_of("WaveNet", "Standard")),
         Field("gender", "gender", checks.one_of("MALE", "FEMALE")),
         Field("code", "code", checks.voice_code),
@@ -55,11 +55,7 @@ class Say(Element):
         loop: int | None = None,
         tag: str | None = None,
     ) -> None:
-        self._setup(children, (text, type, gender, code, lang, loop, tag))
-
-    def _check(self) -> None:
-        if self.text is None:
-            raise checks.fail("Say", "text", "is required (exactly one text, D11)", None)
+        self._init(children, text, type, gender, code, lang, loop, tag)
 
 
 class Play(Element):
@@ -98,7 +94,7 @@ class Play(Element):
         loop: int | None = None,
         tag: str | None = None,
     ) -> None:
-        self._setup(children, (url, record, leg, loop, tag))
+        self._init(children, url, record, leg, loop, tag)
 
     def _check(self) -> None:
         if (self.url is None) == (self.record is None):
@@ -119,7 +115,7 @@ class Pause(Element):
     def __init__(
         self, *children: Error, length: int | None = None, dtmf_stop: str | None = None
     ) -> None:
-        self._setup(children, (length, dtmf_stop))
+        self._init(children, length, dtmf_stop)
 
 
 class Tone(Element):
@@ -159,4 +155,4 @@ class Tone(Element):
         timeout: int | None = None,
         leg: Leg | None = None,
     ) -> None:
-        self._setup(children, (tag, loop, volume, don, doff, hz, timeout, leg))
+        self._init(children, tag, loop, volume, don, doff, hz, timeout, leg)

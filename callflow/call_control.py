@@ -23,7 +23,7 @@ class Answer(Element):
     tag: str | None
 
     def __init__(self, *children: Error, delay: int | None = None, tag: str | None = None):
-        self._setup(children, (delay, tag))
+        self._init(children, delay, tag)
 
 
 class Hangup(Element):
@@ -36,7 +36,7 @@ class Hangup(Element):
     tag: str | None
 
     def __init__(self, *children: Error, tag: str | None = None) -> None:
-        self._setup(children, (tag,))
+        self._init(children, tag)
 
 
 class Hold(Element):
@@ -50,7 +50,7 @@ class Hold(Element):
     timeout: int | None
 
     def __init__(self, *children: Error, tag: str | None = None, timeout: int | None = None):
-        self._setup(children, (tag, timeout))
+        self._init(children, tag, timeout)
 
 
 class Unhold(Element):
@@ -63,4 +63,4 @@ class Unhold(Element):
     tag: str | None
 
     def __init__(self, *children: Error, tag: str | None = None) -> None:
-        self._setup(children, (tag,))
+        self._init(children, tag)

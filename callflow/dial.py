@@ -24,7 +24,7 @@ class Dial(Element):
     xml_tag = "Dial"
 
     def __init__(self, *children: DialChild) -> None:
-        self._setup(children, ())
+        self._init(children)
 
     def _check(self) -> None:
         if not any(child.xml_tag in ("To", "Sip") for child in self.children):
@@ -41,15 +41,13 @@ class To(Element):
 
     __slots__ = ()
     xml_tag = "To"
-    fields = (Field("target", "target", checks.to_target),)
+    fields = (Field("target", "target", checks.to_target, required=True),)
     content = "target"
 
     target: str
 
     def __init__(self, target: str) -> None:
-        self._setup((), (target,))
-        if self.target is None:
-            raise checks.fail("To", "target", "is required", None)
+        self._init((), target)
 
 
 class Sip(Element):
@@ -57,12 +55,10 @@ class Sip(Element):
 
     __slots__ = ()
     xml_tag = "Sip"
-    fields = (Field("target", "target", checks.sip_target),)
+    fields = (Field("target", "target", checks.sip_target, required=True),)
     content = "target"
 
     target: str
 
     def __init__(self, target: str) -> None:
-        self._setup((), (target,))
-        if self.target is None:
-            raise checks.fail("Sip", "target", "is required", None)
+        self._init((), target)

@@ -23,7 +23,7 @@ class Response(Element):
     xml_tag = "Response"
 
     def __init__(self, *children: BlockChild) -> None:
-        self._setup(children, ())
+        self._init(children)
 
 
 class Error(Element):
@@ -40,7 +40,7 @@ class Error(Element):
     say: bool | None
 
     def __init__(self, *children: BlockChild, tag: str | None = None, say: bool | None = None):
-        self._setup(children, (tag, say))
+        self._init(children, tag, say)
 
 
 class Meta(Element):
@@ -52,7 +52,10 @@ class Meta(Element):
 
     __slots__ = ()
     xml_tag = "Meta"
-    fields = (Field("name", "name", checks.meta_name), Field("value", "value", checks.scalar))
+    fields = (
+        Field("name", "name", checks.meta_name, required=True),
+        Field("value", "value", checks.scalar, required=True),
+    )
     content = "value"
     content_mode = "text-if-multiline"
 
@@ -60,13 +63,7 @@ class Meta(Element):
     value: str
 
     def __init__(self, name: str, value: Scalar) -> None:
-        self._setup((), (name, value))
-
-    def _check(self) -> None:
-        if self.name is None:
-            raise checks.fail("Meta", "name", "is required", None)
-        if self.value is None:
-            raise checks.fail("Meta", "value", "is required", None)
+        self._init((), name, value)
 
     def _positional(self) -> tuple[str, ...]:
         return ("name", "value")

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal, NamedTuple, TypeVar
 
 from . import checks, nesting
 from .checks import Checker, fail
-from .exceptions import NestingError
+from .exceptions import InvalidAttributeError, NestingError
 from .slot import Slot
 
 _set = object.__setattr__
@@ -22,32 +22,65 @@ E = TypeVar("E", bound="Element")
 
 
 class Field(NamedTuple):
-    """One attribute: its Python name, its name on the wire and the rule for its value."""
+    """One attribute: its Python name, its name on the wire, the rule for its value, and
+    whether it must be given."""
 
     name: str
     wire: str
     check: Checker
+    required: bool = False
 
 
-def _compile_checker(tag: str, fields: tuple[Field, ...]) -> Callable[..., tuple[object, ...]]:
-    """Return a function checking one value per field, unrolled for speed (like dataclasses
-    generating ``__init__``): ``None`` means absent and is never checked."""
-    if not fields:
-        return lambda: ()
-    names = [f"v{i}" for i in range(len(fields))]
-    lines = [f"def check_values({', '.join(names)}):"]
-    for i, spec in enumerate(fields):
-        # A Slot stands for a value checked when the prepared document is rendered.
-        skip = " and v{i}.__class__ is not SLOT" if spec.check in checks.SLOTTABLE else ""
-        lines.append(
-            f"    if v{i} is not None{skip.format(i=i)}: v{i} = c{i}(TAG, {spec.name!r}, v{i})"
-        )
-    lines.append(f"    return ({', '.join(names)},)")
-    namespace: dict[str, Any] = {"TAG": tag, "SLOT": Slot}
-    namespace.update({f"c{i}": spec.check for i, spec in enumerate(fields)})
+def _compile_init(cls: type[Element]) -> Callable[..., None]:
+    """Generate ``cls._init(self, children, v0, v1, ...)``, unrolled for speed (as dataclasses
+    generate ``__init__``): check each given value (``None`` is absent and never checked; a
+    Slot waits for its value), store them, check the children, run the class's own
+    ``_check``, then write the element's XML (code from :mod:`callflow.render`)."""
+    from .render import serialiser_lines
+
+    names = [f"v{i}" for i in range(len(cls.fields))]
+    lines = [f"def _init(self, children{''.join(', ' + n for n in names)}):"]
+    for i, spec in enumerate(cls.fields):
+        skip = f" and v{i}.__class__ is not SLOT" if spec.check in checks.SLOTTABLE else ""
+        lines.append(f"    if v{i} is not None{skip}: v{i} = C{i}(TAG, {spec.name!r}, v{i})")
+        if spec.required:
+            lines.append(f"    elif v{i} is None: raise REQUIRED(TAG, {spec.name!r})")
+    lines.append(f"    SET_VALUES(self, ({''.join(n + ', ' for n in names)}))")
+    lines.append("    if children:")
+    lines.append("        self._check_children(children)")
+    lines.append("        inner = ''.join([c._xml for c in children])")
+    lines.append("    else:")
+    lines.append("        inner = ''")
+    lines.append("    SET_CHILDREN(self, children)")
+    if cls._check is not Element._check:
+        lines.append("    self._check()")
+    serialise, names_used = serialiser_lines(cls)
+    lines.extend("    " + line for line in serialise)
+    lines.append("    SET_XML(self, s)")
+    namespace: dict[str, Any] = {
+        "TAG": cls.xml_tag,
+        "SLOT": Slot,
+        "SET_VALUES": _set_values,
+        "SET_CHILDREN": _set_children,
+        "SET_XML": _set_xml,
+        "REQUIRED": _required,
+        **names_used,
+    }
+    namespace.update({f"C{i}": spec.check for i, spec in enumerate(cls.fields)})
     exec("\n".join(lines), namespace)
-    function: Callable[..., tuple[object, ...]] = namespace["check_values"]
+    function: Callable[..., None] = namespace["_init"]
     return function
+
+
+def _required(element: str, attribute: str) -> InvalidAttributeError:
+    return fail(element, attribute, "is required", None)
+
+
+def _first_init(self: Element, children: tuple[object, ...], *values: object) -> None:
+    """Compile the class's ``_init`` on first use (every module is loaded by then)."""
+    cls = type(self)
+    cls._init = _compile_init(cls)  # type: ignore[method-assign]
+    self._init(children, *values)
 
 
 def _field_property(index: int, doc: str) -> property:
@@ -71,9 +104,7 @@ class Element:
     content_mode: ClassVar[Literal["text", "attribute-with-children", "text-if-multiline"]] = "text"
     """Where ``content`` goes: always text; its attribute when the element has children
     (Say, Play: §7 #11); text only when it holds a line break (Meta: D17)."""
-    _check_values: ClassVar[Callable[..., tuple[object, ...]]]
     _unique: ClassVar[bool] = False
-    _has_check: ClassVar[bool] = False
 
     children: tuple[Element, ...]
     _values: tuple[object, ...]
@@ -84,30 +115,22 @@ class Element:
         super().__init_subclass__(**kwargs)
         if "xml_tag" not in cls.__dict__:
             return
-        cls._check_values = staticmethod(_compile_checker(cls.xml_tag, cls.fields))
+        cls._init = _first_init  # type: ignore[method-assign]
         cls._unique = bool(_AT_MOST_ONE & nesting.ALLOWED.get(cls.xml_tag, set()))
-        cls._has_check = cls._check is not Element._check
         for index, spec in enumerate(cls.fields):
             setattr(cls, spec.name, _field_property(index, f"The ``{spec.wire}`` value."))
 
-    def _setup(self, children: tuple[object, ...], values: tuple[object, ...]) -> None:
-        """Check and store attribute ``values`` (in ``fields`` order) and ``children``."""
-        _set_values(self, self._check_values(*values))
-        if children:
-            self._check_children(children)
-        _set_children(self, children)
-        _set_xml(self, None)
-        if self._has_check:
-            self._check()
+    def _init(self, children: tuple[object, ...], *values: object) -> None:
+        """Check and store ``values`` (in ``fields`` order) and ``children``, then write the
+        XML; generated per class on first use (see ``_compile_init``)."""
+        raise NotImplementedError  # replaced in every concrete class
 
     def _check_children(self, children: tuple[object, ...]) -> None:
         parent = self.xml_tag
         allowed = nesting.ALLOWED[parent]
-        unique = self._unique
         seen: set[str] | None = None
         for child in children:
-            name = getattr(child, "xml_tag", None)
-            if name is None or not isinstance(child, Element):
+            if not isinstance(child, Element):
                 raise NestingError(
                     parent,
                     type(child).__name__,
@@ -115,11 +138,12 @@ class Element:
                     reason=f"<{parent}> children must be elements, not {type(child).__name__}"
                     f" {child!r}",
                 )
+            name = child.xml_tag
             if name not in allowed:
                 raise NestingError(parent, name, nesting.allowed_children(parent))
-            if unique and name in _AT_MOST_ONE:
+            if name in _AT_MOST_ONE and self._unique:
                 if seen is None:
-                    seen = set()
+                    seen = {name}
                 elif name in seen:
                     raise NestingError(
                         parent,
@@ -127,7 +151,8 @@ class Element:
                         nesting.allowed_children(parent),
                         reason=f"<{parent}> can hold at most one <{name}>",
                     )
-                seen.add(name)
+                else:
+                    seen.add(name)
 
     def _check(self) -> None:
         """Check rules that span several values; subclasses override."""
@@ -221,13 +246,5 @@ def _restore(
     cls: type[Element], children: tuple[Element, ...], values: tuple[object, ...]
 ) -> Element:
     obj = cls.__new__(cls)
-    _set(obj, "_values", values)
-    _set(obj, "children", children)
-    _set(obj, "_xml", None)
+    obj._init(children, *values)
     return obj
-
-
-def require(element: str, attribute: str, value: object) -> None:
-    """Raise when a required attribute is missing."""
-    if value is None:
-        raise fail(element, attribute, "is required", value)

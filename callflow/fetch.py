@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import checks
-from .element import Element, Field, require
+from .element import Element, Field
 
 if TYPE_CHECKING:
     from .aliases import CallbackChild, CallbackMethod
@@ -22,7 +22,7 @@ class Callback(Element):
     __slots__ = ()
     xml_tag = "Callback"
     fields = (
-        Field("url", "url", checks.url),
+        Field("url", "url", checks.url, required=True),
         Field("method", "method", checks.one_of("GET", "POST", "PATCH", "DELETE")),
         Field("body", "body", checks.boolean),
         Field("timeout", "timeout", checks.ms),
@@ -44,8 +44,7 @@ class Callback(Element):
         timeout: int | None = None,
         tag: str | None = None,
     ) -> None:
-        self._setup(children, (url, method, body, timeout, tag))
-        require("Callback", "url", self.url)
+        self._init(children, url, method, body, timeout, tag)
 
 
 class Curl(Element):
@@ -56,7 +55,7 @@ class Curl(Element):
     xml_tag = "Curl"
     fields = (
         Field("body", "body", checks.non_empty_text),
-        Field("url", "url", checks.url),
+        Field("url", "url", checks.url, required=True),
         Field("method", "method", checks.curl_method),
         Field("timeout", "timeout", checks.ms),
         Field("tag", "tag", checks.tag),
@@ -78,5 +77,4 @@ class Curl(Element):
         timeout: int | None = None,
         tag: str | None = None,
     ) -> None:
-        self._setup(children, (body, url, method, timeout, tag))
-        require("Curl", "url", self.url)
+        self._init(children, body, url, method, timeout, tag)

@@ -32,7 +32,7 @@ class Call(Element):
         field: CallField | None = None,
         value: Scalar | None = None,
     ) -> None:
-        self._setup(children, (field, value))
+        self._init(children, field, value)
         if (self.field is None) != (self.value is None):
             missing = "value" if self.value is None else "field"
             raise checks.fail("Call", missing, "is required with the other of field/value", None)
@@ -55,7 +55,7 @@ class Geo(Element):
         states: Sequence[str] | None = None,
         county: str | None = None,
     ) -> None:
-        self._setup(children, (states, county))
+        self._init(children, states, county)
 
 
 class Schedule(Element):
@@ -80,4 +80,4 @@ class Schedule(Element):
         dow: Sequence[Day] | str | None = None,
         time: str | None = None,
     ) -> None:
-        self._setup(children, (dow, time))
+        self._init(children, dow, time)

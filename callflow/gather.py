@@ -63,15 +63,17 @@ class Gather(Element):
                 reason = "<Gather> can hold at most one <Switch>"
                 raise NestingError("Gather", "Switch", allowed, reason=reason)
             children = _without_switch(children)
-        self._setup(children, (dtmf_length, dtmf_stop, url, method, timeout, attempts, tag))
+        self._init(children, dtmf_length, dtmf_stop, url, method, timeout, attempts, tag)
 
     def _check(self) -> None:
-        seen: set[str] = set()
-        for _, value in self.branches():
-            if value in seen:
-                rule = "duplicates another branch of this Gather (D5)"
-                raise checks.fail("DTMF", "value", rule, value)
-            seen.add(value)
+        seen: set[object] = set()
+        for child in self.children:
+            if child.__class__ is DTMF:
+                value = child._values[0]
+                if value in seen:
+                    rule = "duplicates another branch of this Gather (D5)"
+                    raise checks.fail("DTMF", "value", rule, value)
+                seen.add(value)
 
     def branches(self) -> tuple[tuple[DTMF, str], ...]:
         """Return every ``(branch, keys)`` pair, in order."""
@@ -108,14 +110,12 @@ class DTMF(Element):
 
     __slots__ = ()
     xml_tag = "DTMF"
-    fields = (Field("value", "value", checks.keys),)
+    fields = (Field("value", "value", checks.keys, required=True),)
 
     value: str
 
     def __init__(self, *children: BlockChild, value: str) -> None:
-        self._setup(children, (value,))
-        if self.value is None:
-            raise checks.fail("DTMF", "value", "is required", None)
+        self._init(children, value)
 
 
 class Switch(Element):
@@ -129,7 +129,7 @@ class Switch(Element):
     xml_tag = "Switch"
 
     def __init__(self, *children: SwitchChild) -> None:
-        self._setup(children, ())
+        self._init(children)
 
 
 class Case(Element):
@@ -137,14 +137,12 @@ class Case(Element):
 
     __slots__ = ()
     xml_tag = "Case"
-    fields = (Field("dtmf", "dtmf", checks.keys),)
+    fields = (Field("dtmf", "dtmf", checks.keys, required=True),)
 
     dtmf: str
 
     def __init__(self, *children: BlockChild, dtmf: str) -> None:
-        self._setup(children, (dtmf,))
-        if self.dtmf is None:
-            raise checks.fail("Case", "dtmf", "is required", None)
+        self._init(children, dtmf)
 
 
 class Default(Element):
@@ -157,4 +155,4 @@ class Default(Element):
     tag: str | None
 
     def __init__(self, *children: BlockChild, tag: str | None = None) -> None:
-        self._setup(children, (tag,))
+        self._init(children, tag)

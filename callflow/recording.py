@@ -36,7 +36,7 @@ class Record(Element):
         asr: bool | None = None,
         timeout: int | None = None,
     ) -> None:
-        self._setup(children, (tag, asr, timeout))
+        self._init(children, tag, asr, timeout)
 
 
 class RecordStart(Element):
@@ -49,7 +49,7 @@ class RecordStart(Element):
     tag: str | None
 
     def __init__(self, *children: Error, tag: str | None = None) -> None:
-        self._setup(children, (tag,))
+        self._init(children, tag)
 
 
 class RecordStop(Element):
@@ -62,7 +62,7 @@ class RecordStop(Element):
     tag: str | None
 
     def __init__(self, *children: Error, tag: str | None = None) -> None:
-        self._setup(children, (tag,))
+        self._init(children, tag)
 
 
 class RecordWait(Element):
@@ -75,4 +75,4 @@ class RecordWait(Element):
     tag: str | None
 
     def __init__(self, *children: Error, tag: str | None = None) -> None:
-        self._setup(children, (tag,))
+        self._init(children, tag)

@@ -8,12 +8,11 @@ built once (a module-level menu, say) costs one lookup on every later render.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from . import checks
 from .document import Response
-from .element import Element, _set_xml
+from .element import Element
 from .slot import MARK, MARK_OPEN
 
 DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -35,15 +34,13 @@ def render(doc: Response) -> bytes:
 
 
 def to_xml(node: Element) -> str:
-    """Return the XML of ``node`` (no declaration) as a string, using its cached form."""
-    cached = node._xml
-    if cached is None:
-        serialise = _SERIALISERS.get(type(node))
-        if serialise is None:
-            serialise = _SERIALISERS[type(node)] = _compile(type(node))
-        cached = serialise(node)
-        _set_xml(node, cached)
-    return cached
+    """Return the XML of ``node`` (no declaration) as a string.
+
+    Every element writes its XML once, when it is built (children first, so a parent only
+    joins their strings); a subtree built once, at module level say, costs nothing on the
+    next document that holds it.
+    """
+    return node._xml or ""
 
 
 def escape_text(text: str) -> str:
@@ -85,7 +82,6 @@ def wire_value(value: object) -> str:
 
 
 _INTEGERS = frozenset((checks.ms, checks.count, checks.hold_ms, checks.volume))
-_SERIALISERS: dict[type[Element], Callable[[Element], str]] = {}
 
 
 def _format(variable: str, check: object) -> str:
@@ -103,46 +99,43 @@ def _format(variable: str, check: object) -> str:
     return f"ESCAPE_ATTRIBUTE({variable})"
 
 
-def _compile(cls: type[Element]) -> Callable[[Element], str]:
-    """Generate the serialiser of ``cls``: unrolled per attribute, escaping only the values
-    that can hold markup. Built once per class, the first time one is rendered."""
+def serialiser_lines(cls: type[Element]) -> tuple[list[str], dict[str, Any]]:
+    """Return the code that writes an element of ``cls`` (and the names it uses).
+
+    The code is part of each class's generated ``_init``: it reads the checked values
+    ``v0``, ``v1``... and ``inner`` (the children's XML, already written) and assigns the
+    element's XML to ``s``. Unrolled per attribute; only values that can hold markup are
+    escaped.
+    """
     fields = cls.fields
-    names = [f"v{i}" for i in range(len(fields))]
     content = next((i for i, f in enumerate(fields) if f.name == cls.content), None)
     close = f"</{cls.xml_tag}>"
-    lines = ["def serialise(node):"]
-    if names:
-        lines.append(f"    {', '.join(names)}, = node._values")
-    lines.append("    children = node.children")
-    lines.append(f"    s = {'<' + cls.xml_tag!r}")
+    lines = [f"s = {'<' + cls.xml_tag!r}"]
     if content is not None:
         value = f"v{content}"
         if cls.content_mode == "attribute-with-children":
-            lines.append(f"    text, inline = (None, {value}) if children else ({value}, None)")
+            lines.append(f"text, inline = (None, {value}) if children else ({value}, None)")
         elif cls.content_mode == "text-if-multiline":
-            lines.append(f"    multi = {value} is not None and '\\n' in {value}")
-            lines.append(f"    text, inline = ({value}, None) if multi else (None, {value})")
+            lines.append(f"multi = {value} is not None and '\\n' in {value}")
+            lines.append(f"text, inline = ({value}, None) if multi else (None, {value})")
         else:
-            lines.append(f"    text, inline = {value}, None")
+            lines.append(f"text, inline = {value}, None")
     for i, spec in enumerate(fields):
         variable = "inline" if i == content else f"v{i}"
         expression = _format(variable, spec.check)
-        lines.append(f"    if {variable} is not None: s += ' {spec.wire}=\"' + {expression} + '\"'")
-    children = "''.join([c._xml or TO_XML(c) for c in children])"
+        lines.append(f"if {variable} is not None: s += ' {spec.wire}=\"' + {expression} + '\"'")
     if content is None:
-        lines.append("    if not children: return s + '/>'")
-        lines.append(f"    return s + '>' + {children} + {close!r}")
+        lines.append(f"s = s + '>' + inner + {close!r} if children else s + '/>'")
     else:
-        lines.append("    if text is None:")
-        lines.append("        if not children: return s + '/>'")
-        lines.append(f"        return s + '>' + {children} + {close!r}")
-        lines.append(f"    return s + '>' + ESCAPE_TEXT(text) + {children} + {close!r}")
+        lines.append("if text is not None:")
+        lines.append(f"    s = s + '>' + ESCAPE_TEXT(text) + inner + {close!r}")
+        lines.append("elif children:")
+        lines.append(f"    s = s + '>' + inner + {close!r}")
+        lines.append("else:")
+        lines.append("    s += '/>'")
     namespace: dict[str, Any] = {
-        "TO_XML": to_xml,
         "ESCAPE_TEXT": escape_text,
         "ESCAPE_ATTRIBUTE": escape_attribute,
         "WIRE": wire_value,
     }
-    exec("\n".join(lines), namespace)
-    serialise: Callable[[Element], str] = namespace["serialise"]
-    return serialise
+    return lines, namespace

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import importlib
@@ -66,6 +67,14 @@ def load_app(spec: str) -> Any:
         raise TargetError(f"module {module_name!r} has no attribute {attribute!r}") from exc
 
 
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def _is_asgi(app: object) -> bool:
     """Whether ``app`` looks like an ASGI application: an async callable."""
     if inspect.iscoroutinefunction(app):
@@ -87,6 +96,7 @@ class Transport:
         self._local: httpx.AsyncClient | None = None
         self._portal: anyio.from_thread.BlockingPortal | None = None
         self._portal_cm: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._http: httpx.Client | None = None
         if isinstance(target, str) and target.startswith(("http://", "https://")):
             self.start_url: str | None = target
@@ -109,18 +119,27 @@ class Transport:
             webhook = self.app.settings.webhook_path if self.app is not None else "/"
             self.start_url = LOCAL_ORIGIN + webhook
             self.base = LOCAL_ORIGIN
-            # The App runs on an event loop in a helper thread, like starlette's TestClient,
-            # so the simulator is usable from sync code and from inside a running loop.
-            self._portal_cm = anyio.from_thread.start_blocking_portal()
-            self._portal = self._portal_cm.__enter__()
             transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
             self._local = httpx.AsyncClient(transport=transport, base_url=LOCAL_ORIGIN)
+            if _loop_running():
+                # Called from async code (an async test): the App runs on an event loop in a
+                # helper thread, like starlette's TestClient.
+                self._portal_cm = anyio.from_thread.start_blocking_portal()
+                self._portal = self._portal_cm.__enter__()
+            else:
+                # Called from sync code: a private loop in this thread, no thread hops.
+                self._loop = asyncio.new_event_loop()
 
     def close(self) -> None:
         if self._local is not None and self._portal is not None:
             self._portal.call(self._local.aclose)
             self._portal_cm.__exit__(None, None, None)
             self._local = self._portal = self._portal_cm = None
+        if self._local is not None and self._loop is not None:
+            self._loop.run_until_complete(self._local.aclose())
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            self._loop.close()
+            self._local = self._loop = None
         if self._http is not None:
             self._http.close()
             self._http = None
@@ -154,9 +173,17 @@ class Transport:
         elif content_type is not None:
             headers["content-type"] = content_type
         try:
-            if self._local is not None and self._portal is not None and origin(url) == LOCAL_ORIGIN:
+            if self._local is not None and origin(url) == LOCAL_ORIGIN:
                 send = functools.partial(self._local.request, content=data, headers=headers)
-                response = self._portal.call(send, method, url)
+                if self._portal is not None:
+                    response = self._portal.call(send, method, url)
+                elif self._loop is not None and not _loop_running():
+                    response = self._loop.run_until_complete(send(method, url))
+                else:
+                    raise RuntimeError(
+                        "this Simulator was made outside async code: use it there too "
+                        "(or make it inside the running event loop)"
+                    )
             else:
                 if self._http is None:
                     self._http = httpx.Client(follow_redirects=False)
