@@ -18,6 +18,10 @@ from .slot import Slot
 
 _set = object.__setattr__
 _AT_MOST_ONE = frozenset(nesting.AT_MOST_ONE)
+_CLASSES: dict[str, type[Element]] = {}
+"""The element classes by XML name (the first class defined for a name)."""
+_UNIQUE_CLASSES: set[type] = set()
+"""Classes of the children a parent may hold at most once."""
 E = TypeVar("E", bound="Element")
 
 
@@ -105,6 +109,7 @@ class Element:
     """Where ``content`` goes: always text; its attribute when the element has children
     (Say, Play: §7 #11); text only when it holds a line break (Meta: D17)."""
     _unique: ClassVar[bool] = False
+    _allowed: ClassVar[frozenset[type] | None] = None
 
     children: tuple[Element, ...]
     _values: tuple[object, ...]
@@ -116,6 +121,9 @@ class Element:
         if "xml_tag" not in cls.__dict__:
             return
         cls._init = _first_init  # type: ignore[method-assign]
+        _CLASSES.setdefault(cls.xml_tag, cls)
+        if cls.xml_tag in nesting.AT_MOST_ONE:
+            _UNIQUE_CLASSES.add(cls)
         cls._unique = bool(_AT_MOST_ONE & nesting.ALLOWED.get(cls.xml_tag, set()))
         for index, spec in enumerate(cls.fields):
             setattr(cls, spec.name, _field_property(index, f"The ``{spec.wire}`` value."))
@@ -126,33 +134,54 @@ class Element:
         raise NotImplementedError  # replaced in every concrete class
 
     def _check_children(self, children: tuple[object, ...]) -> None:
-        parent = self.xml_tag
-        allowed = nesting.ALLOWED[parent]
-        seen: set[str] | None = None
+        allowed = self._allowed
+        if allowed is None:
+            allowed = self._resolve_allowed()
+        seen: set[type] | None = None
         for child in children:
-            if not isinstance(child, Element):
-                raise NestingError(
-                    parent,
-                    type(child).__name__,
-                    nesting.allowed_children(parent),
-                    reason=f"<{parent}> children must be elements, not {type(child).__name__}"
-                    f" {child!r}",
-                )
-            name = child.xml_tag
-            if name not in allowed:
-                raise NestingError(parent, name, nesting.allowed_children(parent))
-            if name in _AT_MOST_ONE and self._unique:
+            kind = child.__class__
+            if kind not in allowed:
+                self._check_child(child, children)  # a subclass, or an error to raise
+            elif kind in _UNIQUE_CLASSES and self._unique:
                 if seen is None:
-                    seen = {name}
-                elif name in seen:
-                    raise NestingError(
-                        parent,
-                        name,
-                        nesting.allowed_children(parent),
-                        reason=f"<{parent}> can hold at most one <{name}>",
-                    )
+                    seen = {kind}
+                elif kind in seen:
+                    self._repeated(kind.xml_tag)  # type: ignore[attr-defined]
                 else:
-                    seen.add(name)
+                    seen.add(kind)
+
+    @classmethod
+    def _resolve_allowed(cls) -> frozenset[type]:
+        names = nesting.ALLOWED.get(cls.xml_tag, frozenset())
+        cls._allowed = frozenset(k for name, k in _CLASSES.items() if name in names)
+        return cls._allowed
+
+    def _check_child(self, child: object, children: tuple[object, ...]) -> None:
+        """The slow path: an Element subclass of an allowed one, or a child to refuse."""
+        parent = self.xml_tag
+        if not isinstance(child, Element):
+            raise NestingError(
+                parent,
+                type(child).__name__,
+                nesting.allowed_children(parent),
+                reason=f"<{parent}> children must be elements, not {type(child).__name__}"
+                f" {child!r}",
+            )
+        if child.xml_tag not in nesting.ALLOWED[parent]:
+            raise NestingError(parent, child.xml_tag, nesting.allowed_children(parent))
+        if child.xml_tag in _AT_MOST_ONE and self._unique:
+            name = child.xml_tag
+            if sum(1 for c in children if getattr(c, "xml_tag", None) == name) > 1:
+                self._repeated(name)
+
+    def _repeated(self, name: str) -> None:
+        parent = self.xml_tag
+        raise NestingError(
+            parent,
+            name,
+            nesting.allowed_children(parent),
+            reason=f"<{parent}> can hold at most one <{name}>",
+        )
 
     def _check(self) -> None:
         """Check rules that span several values; subclasses override."""
