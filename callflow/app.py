@@ -54,6 +54,7 @@ FLOW_PARAM = "cf_flow"
 """Query parameter carrying the session key when Opentact sent no call uuid."""
 
 XML = "application/xml"
+_FAST = frozenset(("GET", "POST"))
 
 DEFAULT_FALLBACK = Response(
     Say("We are sorry, an application error has occurred. Please try again later."),
@@ -109,6 +110,7 @@ class App:
         self._documents: dict[str, bytes] = {}
         self._handlers: dict[str, list[EventHandler]] = {}
         self._asgi: Starlette | None = None
+        self._fast: dict[str, Flow | None] = {}
 
     # -- registration ----------------------------------------------------------------------
 
@@ -215,7 +217,14 @@ class App:
             await send(message)
 
         try:
-            await self._asgi(scope, receive, send_status)
+            # Flow paths are plain paths: a dict finds them without Starlette's routing and
+            # middleware (the hot path of every call); anything else goes through Starlette.
+            path = scope["path"]
+            if scope["method"] in _FAST and path in self._fast:
+                response = await self._serve(Request(scope, receive), self._fast[path])
+                await response(scope, receive, send_status)
+            else:
+                await self._asgi(scope, receive, send_status)
         finally:
             if access_logger.isEnabledFor(logging.INFO):
                 _access_log(scope, status, info, started)
@@ -235,6 +244,10 @@ class App:
         for path, body in self._documents.items():
             routes.append(Route(path, self._document(body), methods=["GET", "POST"]))
         routes.append(Route(settings.events_path, self._events, methods=["GET", "POST"]))
+        self._fast = {
+            flow.path: flow for flow in self.router.flows if flow.path != settings.webhook_path
+        }
+        self._fast[settings.webhook_path] = None  # the webhook: routed by number
         return Starlette(routes=routes)
 
     def _endpoint(self, flow: Flow) -> Callable[[Request], Awaitable[HTTPResponse]]:

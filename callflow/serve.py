@@ -8,11 +8,10 @@ import os
 import sys
 
 from .exceptions import UsageError
+from .logs import configure
 
 DEFAULT_APP = "flows:app"
 """The repository's demo flows, so ``callflow serve`` works out of the box."""
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,11 +50,7 @@ def run(args: argparse.Namespace, out: object, stdin: object) -> int:
     # Like `uvicorn`'s --app-dir default: the app module is looked up from the cwd.
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    logging.basicConfig(level=getattr(logging, args.log_level.upper()), format=LOG_FORMAT)
-    # This process's logging is ours to configure: skip the per-record fields no line uses.
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
+    configure(getattr(logging, args.log_level.upper()))
     uvicorn.run(
         args.app,
         host=args.host,
