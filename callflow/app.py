@@ -55,6 +55,8 @@ FLOW_PARAM = "cf_flow"
 
 XML = "application/xml"
 _FAST = frozenset(("GET", "POST"))
+VALID_MEMO = 512
+"""Distinct outgoing documents remembered as checked (oldest out first)."""
 
 DEFAULT_FALLBACK = Response(
     Say("We are sorry, an application error has occurred. Please try again later."),
@@ -111,6 +113,7 @@ class App:
         self._handlers: dict[str, list[EventHandler]] = {}
         self._asgi: Starlette | None = None
         self._fast: dict[str, Flow | None] = {}
+        self._valid: dict[bytes, None] = {}
 
     # -- registration ----------------------------------------------------------------------
 
@@ -405,9 +408,14 @@ class App:
         except Exception:
             logger.exception("flow %r raised (call %s): fallback sent", flow.name, uuid)
             return self.fallback_body
-        if self.settings.validating and isinstance(result, Response):
+        if self.settings.validating and isinstance(result, Response) and body not in self._valid:
             # The DSL constructors enforced every other rule: the schema is what is left.
+            # Each distinct document is checked once (flows mostly send the same few).
             problems = schema_problems(body, strict=True)
+            if not problems:
+                if len(self._valid) >= VALID_MEMO:
+                    self._valid.pop(next(iter(self._valid)))
+                self._valid[body] = None
             if problems:
                 shown = "; ".join(f"{p.line}:{p.column}: {p.message}" for p in problems[:5])
                 logger.error(

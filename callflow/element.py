@@ -16,7 +16,6 @@ from .checks import Checker, fail
 from .exceptions import InvalidAttributeError, NestingError
 from .slot import Slot
 
-_set = object.__setattr__
 _AT_MOST_ONE = frozenset(nesting.AT_MOST_ONE)
 _CLASSES: dict[str, type[Element]] = {}
 """The element classes by XML name (the first class defined for a name)."""

@@ -1469,3 +1469,29 @@ async def test_concurrent_calls_over_an_async_client() -> None:
         assert validate(body, strict=True) == []
         assert said(etree.fromstring(body)) == [f"Hello {uuid}"]
     assert len(replies) == 10
+
+
+def test_each_distinct_outgoing_document_is_checked_once(
+    client_for: ClientFactory, xml_reply: XmlReply, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import callflow.app as app_module
+
+    checked: list[bytes] = []
+    real = app_module.schema_problems
+
+    def counting(body: bytes, *, strict: bool = False) -> list[Any]:
+        checked.append(body)
+        return real(body, strict=strict)
+
+    monkeypatch.setattr(app_module, "schema_problems", counting)
+    app = App(secret="test-secret", validate_responses=True)
+
+    @app.flow("/")
+    def greet(call: CallContext) -> Response:
+        return Response(Say(f"Hello {call.meta.get('name', 'you')}"), Hangup())
+
+    client = client_for(app)
+    for name in ("ann", "ann", "bob", "ann"):
+        xml_reply(client.get(f"/?name={name}"))
+    assert len(checked) == 2  # one per distinct document
+    assert len(set(checked)) == 2
