@@ -1475,9 +1475,9 @@ def test_each_distinct_outgoing_document_is_checked_once(
     client_for: ClientFactory, xml_reply: XmlReply, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import callflow.app as app_module
+    from callflow.validate import schema_problems as real
 
     checked: list[bytes] = []
-    real = app_module.schema_problems
 
     def counting(body: bytes, *, strict: bool = False) -> list[Any]:
         checked.append(body)
