@@ -155,9 +155,11 @@ def main(
     except UsageError as exc:
         print(f"callflow: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except BrokenPipeError:  # output piped into `head` and closed: not an error
+    except BrokenPipeError:
+        # Output piped into `head` and closed: lines were being written, so there were
+        # problems. No traceback; the exit code still says so.
         sys.stderr.close()
-        return EXIT_OK
+        return EXIT_PROBLEMS
     return code
 
 

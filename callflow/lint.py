@@ -19,7 +19,7 @@ from typing import Final
 from lxml import etree
 
 from . import nesting
-from .builder import CLASSES, LEGACY_ATTRIBUTES, UPPER_CASE_METHOD
+from .builder import CLASSES, LEGACY_ATTRIBUTES, UPPER_CASE_METHOD, _expand_repeats, _text_parts
 from .problems import Finding, Severity
 from .safexml import MAX_BYTES, Source, load, read_source, start_positions
 from .validate import check
@@ -165,9 +165,9 @@ class _Linter:
                 el,
                 "CF108",
                 "'x' repeat notation in <Tone hz> is a legacy form",
-                'list each frequency, e.g. hz="350,350,440"',
+                f'write hz="{_expand_repeats(el.get("hz") or "")}"',
             )
-        if name in ("Say", "Play") and has_error and "".join(el.itertext()).strip():
+        if name in ("Say", "Play") and has_error and "".join(_text_parts(el)).strip():
             attribute = "text" if name == "Say" else "url"
             self.add(
                 el,
@@ -305,7 +305,7 @@ class _Linter:
     # -- CF4xx Meta -------------------------------------------------------------------------
 
     def metas(self) -> None:
-        seen: dict[str, etree._Element] = {}
+        seen: set[tuple[etree._Element | None, str]] = set()
         for el in self.tree.iter("Meta"):
             meta_name = el.get("name") or ""
             if meta_name in REQUEST_PARAMETERS:
@@ -316,7 +316,8 @@ class _Linter:
                     "parameter of the same name, which wins (§7 #16)",
                     "rename the variable",
                 )
-            if meta_name in seen and seen[meta_name].getparent() is el.getparent():
+            key = (el.getparent(), meta_name)
+            if key in seen:
                 self.add(
                     el,
                     "CF402",
@@ -324,7 +325,7 @@ class _Linter:
                     "remove the earlier one",
                     "info",
                 )
-            seen[meta_name] = el
+            seen.add(key)
 
     # -- CF6xx other ------------------------------------------------------------------------
 
@@ -347,8 +348,10 @@ class _Linter:
                 "the caller hangs up (§7 #8)",
                 'set timeout="60000" or nest a <Pause dtmf_stop="#">',
             )
-        for attribute in ("url", "callback"):
-            value = el.get(attribute) if name != "callback" else None
+        urls = [el.get("url"), el.get("callback")] if name != "callback" else []
+        if name == "Play":
+            urls.append("".join(_text_parts(el)).strip())
+        for value in urls:
             if value is not None and value.startswith("/"):
                 self.add(
                     el,
@@ -366,7 +369,11 @@ class _Linter:
                 "add the commands to run on a match, or remove it",
             )
         if name == "Dial":
-            targets = [(c.text or "").strip() for c in _elements(el) if c.tag in ("To", "Sip")]
+            targets = [
+                (c.text or "").strip().removeprefix("sip:")
+                for c in _elements(el)
+                if c.tag in ("To", "Sip")
+            ]
             for target in {t for t in targets if targets.count(t) > 1}:
                 self.add(
                     el, "CF605", f"<Dial> rings '{target}' twice", "remove the duplicate target"
