@@ -1,8 +1,9 @@
 """The immutable base of every DSL element.
 
 A subclass declares its XML name, its attributes (Python name, wire name, checker) in wire
-order, and where its text goes; :meth:`Element._setup` checks every value and child when the
-object is built, so a wrong tree fails in the developer's code, never during a live call.
+order, and where its text goes. A generated ``_init`` per class checks every value and child
+when the object is built, so a wrong tree fails in the developer's code, never during a live
+call, and writes the element's XML at once (children first), so rendering is a join.
 """
 
 from __future__ import annotations
