@@ -1,9 +1,10 @@
 """Turn a DSL tree into canonical Opentact XML bytes (spec §5 General, D1).
 
 The output is UTF-8 with an XML declaration, attributes in the order each element declares
-them, text and attributes escaped for any string the DSL accepted. Every element caches its
-serialised form the first time it is rendered; values are immutable, so a subtree that is
-built once (a module-level menu, say) costs one lookup on every later render.
+them, text and attributes escaped for any string the DSL accepted. This module writes the
+code that serialises each element class; every element runs it once, when it is built (its
+children are built, and written, before it). Values are immutable, so a subtree built once (a
+module-level menu, say) costs nothing on every later document that holds it.
 """
 
 from __future__ import annotations
