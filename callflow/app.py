@@ -268,9 +268,9 @@ class App:
         info: dict[str, str] = request.scope.get("state", {}).get("callflow", {})
         if flow is not None:
             info["flow"] = flow.name
-        rejection = check_access(request, self.settings)
-        if rejection is not None:
-            return PlainTextResponse(rejection.message, rejection.status, dict(rejection.headers))
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
         try:
             params = await read_params(request, self.settings.max_body_bytes)
             if self.settings.access_key is not None:
@@ -429,15 +429,20 @@ class App:
 
     def _document(self, body: bytes) -> Callable[[Request], Awaitable[HTTPResponse]]:
         async def endpoint(request: Request) -> HTTPResponse:
-            rejection = check_access(request, self.settings)
-            if rejection is not None:
-                return PlainTextResponse(
-                    rejection.message, rejection.status, dict(rejection.headers)
-                )
+            refused = self._refused(request)
+            if refused is not None:
+                return refused
             base = base_url(request, self.settings.base_url, self.settings.trusted_proxies)
             return _xml(absolutize(body, base, self._link_query(None)))
 
         return endpoint
+
+    def _refused(self, request: Request) -> HTTPResponse | None:
+        """The 401/403 reply when ``request`` fails the configured access control."""
+        rejection = check_access(request, self.settings)
+        if rejection is None:
+            return None
+        return PlainTextResponse(rejection.message, rejection.status, dict(rejection.headers))
 
     def _link_query(self, session_key: str | None) -> str:
         """Query that links back into the app need: the access key, the carried session."""
@@ -451,9 +456,9 @@ class App:
     # -- events ----------------------------------------------------------------------------
 
     async def _events(self, request: Request) -> HTTPResponse:
-        rejection = check_access(request, self.settings)
-        if rejection is not None:
-            return PlainTextResponse(rejection.message, rejection.status, dict(rejection.headers))
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
         try:
             if request.method == "POST":
                 body = parse_json(await read_body(request, self.settings.max_body_bytes))

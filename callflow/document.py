@@ -19,8 +19,10 @@ class Response(Element):
     b'<?xml version="1.0" encoding="UTF-8"?>\\n<Response><Say>Hello</Say><Hangup/></Response>'
     """
 
-    __slots__ = ()
+    __slots__ = ("_bytes",)
     xml_tag = "Response"
+    _bytes: bytes
+    """The rendered document, kept by ``render`` (a constant document is encoded once)."""
 
     def __init__(self, *children: BlockChild) -> None:
         self._init(children)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from urllib.parse import parse_qsl, unquote_plus
+from urllib.parse import unquote_plus
 
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
@@ -36,7 +36,7 @@ async def _once(data: bytes) -> AsyncGenerator[bytes, None]:
     yield data
 
 
-def parse_query(query: str) -> list[tuple[str, str]]:
+def parse_query(query: str, what: str = "query string") -> list[tuple[str, str]]:
     """Split a query string into pairs, as ``parse_qsl(keep_blank_values=True)`` does.
 
     The common webhook query (``from=%2B1555...&to=1555...``) takes the short path; anything
@@ -44,7 +44,7 @@ def parse_query(query: str) -> list[tuple[str, str]]:
     """
     parts = query.split("&")
     if len(parts) > MAX_FIELDS:
-        raise BadRequest(400, f"malformed query string: more than {MAX_FIELDS} fields")
+        raise BadRequest(400, f"malformed {what}: more than {MAX_FIELDS} fields")
     pairs = []
     for part in parts:
         if not part:
@@ -55,7 +55,7 @@ def parse_query(query: str) -> list[tuple[str, str]]:
                 name = unquote_plus(name, errors="strict")
                 value = unquote_plus(value, errors="strict")
             except UnicodeDecodeError as exc:
-                raise BadRequest(400, f"malformed query string: {exc}") from exc
+                raise BadRequest(400, f"malformed {what}: {exc}") from exc
         pairs.append((name, value))
     return pairs
 
@@ -79,12 +79,9 @@ async def read_params(request: Request, limit: int) -> CallParams:
     elif content_type == "application/x-www-form-urlencoded":
         try:
             text = body.decode("utf-8")
-            form = parse_qsl(
-                text, keep_blank_values=True, errors="strict", max_num_fields=MAX_FIELDS
-            )
-        except (UnicodeDecodeError, ValueError) as exc:
+        except UnicodeDecodeError as exc:
             raise BadRequest(400, f"malformed form body: {exc}") from exc
-        merge_pairs(params, form)
+        merge_pairs(params, parse_query(text, "form body"))
     elif content_type == "multipart/form-data":
         try:
             parser = MultiPartParser(

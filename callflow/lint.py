@@ -21,8 +21,8 @@ from lxml import etree
 from . import nesting
 from .builder import CLASSES, LEGACY_ATTRIBUTES, UPPER_CASE_METHOD, _expand_repeats, _text_parts
 from .problems import Finding, Severity
-from .safexml import MAX_BYTES, Source, load, read_source, start_positions
-from .validate import check
+from .safexml import MAX_BYTES, Source, start_positions
+from .validate import examine
 
 REQUEST_PARAMETERS: Final = frozenset(
     ("from", "to", "tn", "state", "sca", "call", "tag", "dtmf", "code", "success", "attempts")
@@ -46,17 +46,13 @@ def lint(source: Source, *, max_bytes: int = MAX_BYTES) -> list[Finding]:
     >>> [f.code for f in lint(b"<Response><Hangup/><Say>Bye</Say></Response>")]
     ['CF201']
     """
-    problems, _, _ = check(source, max_bytes=max_bytes)
-    if problems:
+    checked = examine(source, max_bytes=max_bytes)
+    if checked.problems or checked.tree is None:
         return [
             Finding(p.line, p.column, "CF001", p.path, p.message, "fix the document", "error")
-            for p in problems
+            for p in checked.problems
         ]
-    data, _ = read_source(source) if not isinstance(source, bytes) else (source, "")
-    loaded = load(data, max_bytes=max_bytes)
-    if loaded.tree is None:  # pragma: no cover - check() above already reported it
-        return []
-    return sorted(_Linter(loaded.tree, data).run())
+    return sorted(_Linter(checked.tree, checked.data).run())
 
 
 def _elements(el: etree._Element) -> list[etree._Element]:

@@ -28,10 +28,17 @@ def render(doc: Response) -> bytes:
     """
     if not isinstance(doc, Response):
         raise TypeError(f"render() takes a Response, not {type(doc).__name__}")
-    xml = to_xml(doc)
-    if MARK_OPEN in xml and MARK.search(xml):
-        raise TypeError("the document has Slots: render it with callflow.prepare(doc).render()")
-    return (DECLARATION + xml).encode()
+    rendered: bytes | None = getattr(doc, "_bytes", None)
+    if rendered is None:
+        xml = to_xml(doc)
+        if MARK_OPEN in xml and MARK.search(xml):
+            raise TypeError("the document has Slots: render it with callflow.prepare(doc).render()")
+        rendered = (DECLARATION + xml).encode()
+        _keep_bytes(doc, rendered)  # immutable: the next render of it is a lookup
+    return rendered
+
+
+_keep_bytes = Response.__dict__["_bytes"].__set__
 
 
 def to_xml(node: Element) -> str:

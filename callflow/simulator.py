@@ -176,6 +176,8 @@ class CallRun:
     gather_history: list[dict[str, Any]] = field(default_factory=list)
     current_url: str | None = None
     path: str = ""
+    _last_failure: str = ""
+    """Why the last request or document failed, for the Error handler and the trace."""
     """Where the running command is, as events name it (``Gather[3]/DTMF[1]/Dial[0]``)."""
 
     # -- recording the trace ---------------------------------------------------------------
@@ -391,8 +393,6 @@ class CallRun:
         for el, node in zip(gathers, raw_gathers, strict=False):
             if "callback" in node.attrib:
                 self.legacy_callbacks.add(id(el))
-
-    _last_failure: str = ""
 
     # -- events to the App's webhook (optional) ------------------------------------------
 

@@ -6,6 +6,8 @@ raises. Use :func:`assert_valid` in tests to raise :class:`SchemaValidationError
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from lxml import etree
 
 from .builder import Builder
@@ -17,29 +19,54 @@ from .safexml import MAX_BYTES, Source, load, read_source, start_positions
 from .schema import xml_schema
 
 
-def check(
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """Everything one validation found: problems, the document (None when invalid), the
+    source's name, its bytes and parsed tree (for tools such as lint that read both)."""
+
+    problems: list[Problem]
+    document: Response | None
+    name: str
+    data: bytes
+    tree: etree._ElementTree | None
+
+
+def examine(
     source: Source | Response, *, strict: bool = False, max_bytes: int = MAX_BYTES
-) -> tuple[list[Problem], Response | None, str]:
-    """Validate ``source`` and build it; return (problems, document or None, source name)."""
+) -> Checked:
+    """Read, parse, validate and build ``source`` once."""
     if isinstance(source, Response):
         data, name = render(source), "<Response>"
     else:
         data, name = read_source(source)
     loaded = load(data, max_bytes=max_bytes)
     if loaded.tree is None:
-        return list(loaded.problems), None, name
-    schema = xml_schema("strict" if strict else "compat")
-    problems: list[Problem] = []
-    if not schema.validate(loaded.tree):
-        for entry in schema.error_log:
-            message = entry.message.strip().rstrip(".")
-            problems.append(Problem(entry.line, entry.column, entry.path or "/", message))
+        return Checked(list(loaded.problems), None, name, data, None)
+    problems = _schema_errors(loaded.tree, strict)
     builder = Builder(loaded.tree, strict=strict, flagged={p.path for p in problems})
     doc = builder.build_document()
     problems.extend(builder.problems)
     if problems:
         problems = _placed(problems, loaded.tree, data)
-    return problems, (doc if not problems else None), name
+    return Checked(problems, doc if not problems else None, name, data, loaded.tree)
+
+
+def check(
+    source: Source | Response, *, strict: bool = False, max_bytes: int = MAX_BYTES
+) -> tuple[list[Problem], Response | None, str]:
+    """Validate ``source`` and build it; return (problems, document or None, source name)."""
+    checked = examine(source, strict=strict, max_bytes=max_bytes)
+    return checked.problems, checked.document, checked.name
+
+
+def _schema_errors(tree: etree._ElementTree, strict: bool) -> list[Problem]:
+    schema = xml_schema("strict" if strict else "compat")
+    if schema.validate(tree):
+        return []
+    return [
+        Problem(entry.line, entry.column, entry.path or "/", entry.message.strip().rstrip("."))
+        for entry in schema.error_log
+    ]
 
 
 def schema_problems(data: bytes, *, strict: bool = False) -> list[Problem]:
@@ -51,14 +78,8 @@ def schema_problems(data: bytes, *, strict: bool = False) -> list[Problem]:
     loaded = load(data)
     if loaded.tree is None:
         return list(loaded.problems)
-    schema = xml_schema("strict" if strict else "compat")
-    if schema.validate(loaded.tree):
-        return []
-    problems = [
-        Problem(entry.line, entry.column, entry.path or "/", entry.message.strip().rstrip("."))
-        for entry in schema.error_log
-    ]
-    return _placed(problems, loaded.tree, data)
+    problems = _schema_errors(loaded.tree, strict)
+    return _placed(problems, loaded.tree, data) if problems else []
 
 
 def validate(
