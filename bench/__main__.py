@@ -16,10 +16,17 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from . import http_bench, memory_bench, render_bench, simulator_bench, validate_bench
+from . import (
+    http_bench,
+    memory_bench,
+    protocol_bench,
+    render_bench,
+    simulator_bench,
+    validate_bench,
+)
 from .timing import table
 
-PARTS = ("render", "validate", "http", "simulator", "memory")
+PARTS = ("render", "validate", "http", "protocol", "simulator", "memory")
 
 
 def machine() -> dict[str, str]:
@@ -81,6 +88,19 @@ def main(argv: list[str] | None = None) -> int:
         }
         print(f"### (c) HTTP: demo webhook vs bare Starlette ({http.tool})\n")
         for key, value in summary.items():
+            print(f"- {key}: {value:.3f}")
+        print()
+    if "protocol" in parts:
+        protocol = protocol_bench.run(
+            rounds=1 if quick else 5,
+            seconds=1 if quick else 8,
+            connections=4 if quick else 32,
+            requests=50 if quick else 20000,
+            force_python=quick,
+        )
+        results["protocol"] = {"tool": protocol.tool, "summary": protocol.summary()}
+        print(f"### (f) request-head bound: bounded vs plain httptools ({protocol.tool})\n")
+        for key, value in protocol.summary().items():
             print(f"- {key}: {value:.3f}")
         print()
     if "simulator" in parts:

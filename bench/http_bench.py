@@ -43,13 +43,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+BENCH_SECRET = "bench-secret-of-at-least-32-bytes!"
+
+
 @contextlib.contextmanager
 def server(command: list[str], port: int) -> Iterator[str]:
-    """Start a server process and yield its base URL once /healthz or / answers."""
+    """Start a server process and yield its base URL once /healthz or / answers.
+
+    callflow runs in production mode, with every edge limit on (header bound, allowed
+    hosts): what is measured is what is deployed.
+    """
     env = {
         **os.environ,
-        "CALLFLOW_SECRET": "bench-secret",
+        "CALLFLOW_SECRET": BENCH_SECRET,
         "CALLFLOW_MODE": "production",
+        "CALLFLOW_ALLOWED_HOSTS": "127.0.0.1",
         "PYTHONPATH": str(ROOT),
     }
     process = subprocess.Popen(

@@ -13,27 +13,28 @@ import inspect
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, RedirectResponse
 from starlette.responses import Response as HTTPResponse
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
 from .audio import Say
 from .call_control import Hangup
-from .config import Settings
+from .config import LogFormat, Mode, Network, Settings
 from .context import BadRequest, CallContext, CallParams, parse_json
 from .document import Response
 from .events import Event, parse_event
 from .exceptions import CallflowError, ConfigurationError, RegistrationError, TemplateError
-from .incoming import read_body, read_params
+from .forwarded import Origin, base_url, header_bytes, resolve
+from .incoming import ClientGone, read_body, read_params
+from .logs import printable
 from .phone import to_e164
 from .problems import Problem
 from .render import render
@@ -41,17 +42,22 @@ from .routing import Flow, FlowFunction, Router, normalise_path
 from .security import check_access
 from .sessions import MemoryStore, SessionStore
 from .templates import Rendered, Templates
+from .threads import FlowThreads
 from .tokens import STATE_PARAM, InvalidState, StateSigner
-from .urls import absolutize, base_url
+from .urls import absolutize
 from .validate import check, schema_problems
 
 logger = logging.getLogger("callflow")
 access_logger = logging.getLogger("callflow.access")
 
 SESSION_PARAM = "cf_session"
+"""Query parameter carrying the session key when Opentact sent no call uuid."""
 FLOW_PARAM = "cf_flow"
 """Query parameter naming the default flow on round trips to the webhook path."""
-"""Query parameter carrying the session key when Opentact sent no call uuid."""
+ORIGIN = "callflow.origin"
+"""Key of the request's checked :class:`~callflow.forwarded.Origin` in ``scope["state"]``."""
+CLIENT_CLOSED = 499
+"""Status logged for a request whose client went away before the reply (nginx's 499)."""
 
 XML = "application/xml"
 _FAST = frozenset(("GET", "POST"))
@@ -71,6 +77,8 @@ NOT_IN_SERVICE = Response(
 """Sent when the webhook has no flow for the called number and no default flow."""
 
 EventHandler = Callable[[Event], Awaitable[None] | None]
+Endpoint = Callable[[Request], Awaitable[HTTPResponse | None]]
+"""Answers one path; None when the client went away before it could."""
 H = TypeVar("H", bound=EventHandler)
 
 
@@ -92,27 +100,91 @@ class App:
         store: SessionStore | None = None,
         fallback: Response = DEFAULT_FALLBACK,
         not_in_service: Response = NOT_IN_SERVICE,
-        **options: Any,
+        mode: Mode | None = None,
+        secret: str | None = None,
+        old_secrets: Sequence[str] | None = None,
+        state_ttl_s: int | None = None,
+        base_url: str | None = None,
+        allowed_hosts: Sequence[str] | None = None,
+        trusted_proxies: Sequence[str | Network] | None = None,
+        webhook_path: str | None = None,
+        events_path: str | None = None,
+        flow_timeout_ms: int | None = None,
+        validate_responses: bool | None = None,
+        max_body_bytes: int | None = None,
+        max_header_bytes: int | None = None,
+        body_timeout: float | None = None,
+        sync_flow_threads: int | None = None,
+        session_ttl_s: int | None = None,
+        default_region: str | None = None,
+        access_key: str | None = None,
+        access_key_param: str | None = None,
+        basic_auth: tuple[str, str] | None = None,
+        allowed_ips: Sequence[str | Network] | None = None,
+        time_zone: str | None = None,
+        log_format: LogFormat | None = None,
     ) -> None:
-        """Create the app; ``options`` override :class:`Settings` fields (and ``CALLFLOW_*``
-        environment variables when ``settings`` is not given)."""
+        """Create the app. Keyword settings override ``CALLFLOW_*`` environment variables
+        (see :class:`Settings` and ``docs/configuration.md``); or pass ``settings`` whole.
+
+        Every value is checked now: a bad one raises :class:`ConfigurationError`, so a
+        misconfigured server does not start.
+        """
+        given = {
+            "mode": mode,
+            "secret": secret,
+            "old_secrets": tuple(old_secrets) if old_secrets is not None else None,
+            "state_ttl_s": state_ttl_s,
+            "base_url": base_url,
+            "allowed_hosts": tuple(allowed_hosts) if allowed_hosts is not None else None,
+            "trusted_proxies": tuple(trusted_proxies) if trusted_proxies is not None else None,
+            "webhook_path": webhook_path,
+            "events_path": events_path,
+            "flow_timeout_ms": flow_timeout_ms,
+            "validate_responses": validate_responses,
+            "max_body_bytes": max_body_bytes,
+            "max_header_bytes": max_header_bytes,
+            "body_timeout": body_timeout,
+            "sync_flow_threads": sync_flow_threads,
+            "session_ttl_s": session_ttl_s,
+            "default_region": default_region,
+            "access_key": access_key,
+            "access_key_param": access_key_param,
+            "basic_auth": basic_auth,
+            "allowed_ips": tuple(allowed_ips) if allowed_ips is not None else None,
+            "time_zone": time_zone,
+            "log_format": log_format,
+        }
+        options = {name: value for name, value in given.items() if value is not None}
         if settings is None:
-            settings = Settings.from_env(**options)
+            settings = Settings.from_env(None, **options)
         elif options:
             raise ConfigurationError("pass either settings= or keyword options, not both")
         self.settings = settings.with_secret()
+        if self.settings.mode == "production" and not (
+            self.settings.base_url or self.settings.allowed_hosts
+        ):
+            raise ConfigurationError(
+                "production mode needs CALLFLOW_BASE_URL or CALLFLOW_ALLOWED_HOSTS "
+                "(base_url= or allowed_hosts=): otherwise links would be built from "
+                "whatever Host a request names"
+            )
+        if templates is not None and not Path(templates).is_dir():
+            raise ConfigurationError(f"templates: {templates} is not a directory")
         self.router = Router(region=self.settings.default_region)
         self.store: SessionStore = store if store is not None else MemoryStore()
         self.fallback = fallback
         self.fallback_body = render(fallback)
         self.not_in_service_body = render(not_in_service)
         self.templates = Templates(templates) if templates is not None else None
-        secret = self.settings.secret or ""
-        self.signer = StateSigner(secret, self.settings.old_secrets, self.settings.state_ttl_s)
+        secret_key = self.settings.secret or ""
+        self.signer = StateSigner(secret_key, self.settings.old_secrets, self.settings.state_ttl_s)
+        self.threads = FlowThreads(self.settings.sync_flow_threads)
         self._documents: dict[str, bytes] = {}
         self._handlers: dict[str, list[EventHandler]] = {}
         self._asgi: Starlette | None = None
         self._fast: dict[str, Flow | None] = {}
+        self._paths: dict[str, Endpoint] = {}
         self._valid: dict[bytes, None] = {}
 
     # -- registration ----------------------------------------------------------------------
@@ -201,12 +273,6 @@ class App:
         if scope["type"] != "http":
             await self._asgi(scope, receive, send)
             return
-        try:
-            bytes(scope.get("query_string", b"")).decode("utf-8")
-        except UnicodeDecodeError:
-            reply = PlainTextResponse("malformed query string: not UTF-8", 400)
-            await reply(scope, receive, send)
-            return
         # One structured access-log line per request, whatever answered it.
         started = time.perf_counter()
         status = 500
@@ -220,17 +286,69 @@ class App:
             await send(message)
 
         try:
+            refused = self._edge(scope, info)
+            if refused is not None:
+                await refused(scope, receive, send_status)
+                return
             # Flow paths are plain paths: a dict finds them without Starlette's routing and
             # middleware (the hot path of every call); anything else goes through Starlette.
             path = scope["path"]
-            if scope["method"] in _FAST and path in self._fast:
-                response = await self._serve(Request(scope, receive), self._fast[path])
-                await response(scope, receive, send_status)
+            endpoint = self._paths.get(path)
+            if endpoint is None:
+                redirect = self._slash_redirect(scope)
+                if redirect is not None:
+                    await redirect(scope, receive, send_status)
+                else:
+                    await self._asgi(scope, receive, send_status)
+            elif scope["method"] not in _FAST:
+                reply = PlainTextResponse("method not allowed", 405, {"allow": "GET, POST"})
+                await reply(scope, receive, send_status)
             else:
-                await self._asgi(scope, receive, send_status)
+                response = await endpoint(Request(scope, receive))
+                if response is None:
+                    status = CLIENT_CLOSED  # the client went away mid-request
+                else:
+                    await response(scope, receive, send_status)
         finally:
             if access_logger.isEnabledFor(logging.INFO):
                 _access_log(scope, status, info, started)
+
+    def _edge(self, scope: Scope, info: dict[str, str]) -> HTTPResponse | None:
+        """Check what every request must pass before anything else reads it; return the
+        4xx reply when it fails. Records the request's :class:`Origin` in ``scope``."""
+        peer = scope.get("client")
+        info["client"] = str(peer[0]) if peer else "-"
+        if header_bytes(scope) > self.settings.max_header_bytes:
+            return PlainTextResponse(
+                f"request header fields larger than {self.settings.max_header_bytes} bytes",
+                431,
+                {"connection": "close"},
+            )
+        try:
+            bytes(scope.get("query_string", b"")).decode("utf-8")
+        except UnicodeDecodeError:
+            return PlainTextResponse("malformed query string: not UTF-8", 400)
+        try:
+            origin = resolve(scope, self.settings)
+        except BadRequest as exc:
+            return PlainTextResponse(exc.message, exc.status)
+        info["client"] = origin.client
+        scope["state"][ORIGIN] = origin
+        return None
+
+    def _slash_redirect(self, scope: Scope) -> HTTPResponse | None:
+        """A redirect from ``/path/`` to ``/path`` (or back) when only the other is served,
+        to a URL built from the checked origin, never from a raw Host."""
+        path = scope["path"]
+        other = path[:-1] if path.endswith("/") else path + "/"
+        if path == "/" or other not in self._paths:
+            return None
+        base = self._base(scope)
+        query = bytes(scope.get("query_string", b"")).decode("utf-8")
+        return RedirectResponse(base + other + ("?" + query if query else ""), 307)
+
+    def _base(self, scope: Scope) -> str:
+        return base_url(scope["state"][ORIGIN], scope, self.settings.base_url)
 
     def _build(self) -> Starlette:
         settings = self.settings
@@ -239,40 +357,42 @@ class App:
         self._default = next(
             (f for f in self.router.flows if f.path == settings.webhook_path), None
         )
-        routes = [Route("/healthz", _healthz, methods=["GET"])]
-        routes.append(Route(settings.webhook_path, self._webhook, methods=["GET", "POST"]))
+        paths: dict[str, Endpoint] = {settings.webhook_path: self._webhook}
         for flow in self.router.flows:
             if flow.path != settings.webhook_path:
-                routes.append(Route(flow.path, self._endpoint(flow), methods=["GET", "POST"]))
+                paths[flow.path] = self._endpoint(flow)
         for path, body in self._documents.items():
-            routes.append(Route(path, self._document(body), methods=["GET", "POST"]))
-        routes.append(Route(settings.events_path, self._events, methods=["GET", "POST"]))
-        self._fast = {
-            flow.path: flow for flow in self.router.flows if flow.path != settings.webhook_path
-        }
-        self._fast[settings.webhook_path] = None  # the webhook: routed by number
-        return Starlette(routes=routes)
+            paths[path] = self._document(body)
+        paths[settings.events_path] = self._events
+        self._paths = paths
+        # Starlette answers the rest: the health check, and 404 for unknown paths (its own
+        # slash redirects would build Location from the raw Host: off).
+        app = Starlette(routes=[Route("/healthz", _healthz, methods=["GET"])])
+        app.router.redirect_slashes = False
+        return app
 
-    def _endpoint(self, flow: Flow) -> Callable[[Request], Awaitable[HTTPResponse]]:
-        async def endpoint(request: Request) -> HTTPResponse:
+    def _endpoint(self, flow: Flow) -> Endpoint:
+        async def endpoint(request: Request) -> HTTPResponse | None:
             return await self._serve(request, flow)
 
         return endpoint
 
-    async def _webhook(self, request: Request) -> HTTPResponse:
+    async def _webhook(self, request: Request) -> HTTPResponse | None:
         return await self._serve(request, None)
 
     # -- serving a flow --------------------------------------------------------------------
 
-    async def _serve(self, request: Request, flow: Flow | None) -> HTTPResponse:
-        info: dict[str, str] = request.scope.get("state", {}).get("callflow", {})
+    async def _serve(self, request: Request, flow: Flow | None) -> HTTPResponse | None:
+        info: dict[str, str] = request.scope["state"]["callflow"]
         if flow is not None:
             info["flow"] = flow.name
         refused = self._refused(request)
         if refused is not None:
             return refused
         try:
-            params = await read_params(request, self.settings.max_body_bytes)
+            params = await read_params(
+                request, self.settings.max_body_bytes, self.settings.body_timeout
+            )
             if self.settings.access_key is not None:
                 params.values.pop(self.settings.access_key_param, None)
             info["call"] = params.values.get("call", "")
@@ -286,22 +406,25 @@ class App:
                     info["flow"] = "(not in service)"
                     logger.warning(
                         "no flow for the called number (to=%s tn=%s): not in service",
-                        params.values.get("to"),
-                        params.values.get("tn"),
+                        printable(params.values.get("to", "-")),
+                        printable(params.values.get("tn", "-")),
                     )
                     return _xml(self.not_in_service_body)
                 info["flow"] = flow.name
             state = self._state(params, request)
             return _xml(await self._answer(request, flow, params, state))
+        except ClientGone:
+            return None
         except BadRequest as exc:
-            return PlainTextResponse(exc.message, exc.status)
+            headers = {"connection": "close"} if exc.status == 408 else None
+            return PlainTextResponse(exc.message, exc.status, headers)
         except InvalidState as exc:
             logger.warning(
                 "rejected %s %s: %s (call %s)",
                 request.method,
-                request.url.path,
+                printable(request.scope["path"]),
                 exc.reason,
-                info.get("call") or "-",
+                printable(info.get("call") or "-"),
             )
             return PlainTextResponse(f"forbidden: {exc.reason}", 403)
 
@@ -319,7 +442,21 @@ class App:
         token = params.values.pop(STATE_PARAM, None)
         if token is None:
             return None
-        return self.signer.verify(token, request.url.path, params.values.get("call"))
+        values = params.values
+        return self.signer.verify(
+            token, request.scope["path"], values.get("call"), self._numbers(values)
+        )
+
+    def _numbers(self, values: dict[str, str]) -> tuple[str | None, str | None]:
+        """The caller and called numbers of a request, in E.164 (raw when not a number):
+        what a state token minted without a call uuid is bound to."""
+        region = self.settings.default_region
+        caller = values.get("from")
+        called = values.get("to") or values.get("tn")
+        return (
+            (to_e164(caller, region) or caller) if caller else None,
+            (to_e164(called, region) or called) if called else None,
+        )
 
     async def _answer(self, request: Request, flow: Flow, params: CallParams, state: Any) -> bytes:
         values = params.values
@@ -339,7 +476,8 @@ class App:
                 return carried_key or new_key[0]
             return None
 
-        base = base_url(request, self.settings.base_url, self.settings.trusted_proxies)
+        base = self._base(request.scope)
+        numbers = self._numbers(values) if call_uuid is None else None
 
         def url_for(name: str, *, state: Any = None, **query: str | int) -> str:
             target = self._by_name.get(name)
@@ -350,7 +488,7 @@ class App:
                 # Opentact appends `tn`: without this the webhook would route by number.
                 pairs[FLOW_PARAM] = target.name
             if state is not None:
-                pairs[STATE_PARAM] = self.signer.sign(state, target.path, call_uuid)
+                pairs[STATE_PARAM] = self.signer.sign(state, target.path, call_uuid, numbers)
             link = self._link_query(carried())
             query_text = "&".join(part for part in (urlencode(pairs), link) if part)
             return base + target.path + ("?" + query_text if query_text else "")
@@ -378,9 +516,23 @@ class App:
     async def _run(self, flow: Flow, call: CallContext) -> bytes:
         """Run ``flow`` within the timeout; any failure gives the fallback document."""
         timeout = self.settings.flow_timeout_ms / 1000
-        uuid = call.uuid or "-"
+        uuid = printable(call.uuid or "-")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         try:
-            result, timed_out = await _call(flow.function, call, timeout)
+            result, timed_out = await _call(flow.function, call, timeout, self.threads)
+            if isinstance(result, Response):
+                body = render(result)
+            elif isinstance(result, Rendered):
+                body = result.body
+            elif not timed_out:
+                # Foreign XML text: checked off the event loop (a big document would stall
+                # every other call) and within what is left of the flow's time budget.
+                left = max(timeout - (loop.time() - started), 0.0)
+                try:
+                    body = await asyncio.wait_for(self.threads.run(_canonical, result), left)
+                except TimeoutError:
+                    timed_out = True
             if timed_out:
                 logger.error(
                     "flow %r took longer than flow_timeout_ms=%d (call %s): fallback sent",
@@ -389,12 +541,6 @@ class App:
                     uuid,
                 )
                 return self.fallback_body
-            if isinstance(result, Response):
-                body = render(result)
-            elif isinstance(result, Rendered):
-                body = result.body
-            else:
-                body = _canonical(result)
         except BadRequest:
             raise
         except (InvalidDocument, TemplateError) as exc:
@@ -408,6 +554,8 @@ class App:
         except Exception:
             logger.exception("flow %r raised (call %s): fallback sent", flow.name, uuid)
             return self.fallback_body
+        except asyncio.CancelledError:
+            raise
         if self.settings.validating and isinstance(result, Response) and body not in self._valid:
             # The DSL constructors enforced every other rule: the schema is what is left.
             # Each distinct document is checked once (flows mostly send the same few).
@@ -427,19 +575,20 @@ class App:
                 return self.fallback_body
         return body
 
-    def _document(self, body: bytes) -> Callable[[Request], Awaitable[HTTPResponse]]:
-        async def endpoint(request: Request) -> HTTPResponse:
+    def _document(self, body: bytes) -> Endpoint:
+        async def endpoint(request: Request) -> HTTPResponse | None:
             refused = self._refused(request)
             if refused is not None:
                 return refused
-            base = base_url(request, self.settings.base_url, self.settings.trusted_proxies)
+            base = self._base(request.scope)
             return _xml(absolutize(body, base, self._link_query(None)))
 
         return endpoint
 
     def _refused(self, request: Request) -> HTTPResponse | None:
         """The 401/403 reply when ``request`` fails the configured access control."""
-        rejection = check_access(request, self.settings)
+        origin: Origin = request.scope["state"][ORIGIN]
+        rejection = check_access(request, self.settings, origin.client)
         if rejection is None:
             return None
         return PlainTextResponse(rejection.message, rejection.status, dict(rejection.headers))
@@ -455,13 +604,15 @@ class App:
 
     # -- events ----------------------------------------------------------------------------
 
-    async def _events(self, request: Request) -> HTTPResponse:
+    async def _events(self, request: Request) -> HTTPResponse | None:
         refused = self._refused(request)
         if refused is not None:
             return refused
         try:
             if request.method == "POST":
-                body = parse_json(await read_body(request, self.settings.max_body_bytes))
+                settings = self.settings
+                raw = await read_body(request, settings.max_body_bytes, settings.body_timeout)
+                body = parse_json(raw)
                 if not isinstance(body, dict):
                     raise BadRequest(400, "the event body must be a JSON object")
             else:
@@ -473,6 +624,8 @@ class App:
                     "payload": dict(query),
                     "call": {k: v for k, v in query.items() if k in ("from", "to")},
                 }
+        except ClientGone:
+            return None
         except BadRequest as exc:
             return PlainTextResponse(exc.message, exc.status)
         event = parse_event(body)
@@ -522,30 +675,44 @@ def _access_log(scope: Scope, status: int, info: dict[str, str], started: float)
     """One structured line per request, with the fields also as ``extra`` attributes.
 
     The record is made directly: ``Logger.info`` would walk the stack to find the caller,
-    which costs a third of the logging and says nothing useful here.
+    which costs a third of the logging and says nothing useful here. Every value the caller
+    controls is escaped (:func:`printable`), so a request cannot write a second line.
     """
     elapsed = (time.perf_counter() - started) * 1000
-    call, flow = info.get("call") or "-", info.get("flow") or "-"
-    method, path = scope.get("method"), scope.get("path")
-    fields = {"call": call, "flow": flow, "status": status, "duration_ms": elapsed}
+    call = printable(info.get("call") or "-")
+    flow = info.get("flow") or "-"
+    client = printable(info.get("client") or "-")
+    method, path = printable(str(scope.get("method"))), printable(str(scope.get("path")))
+    fields = {
+        "method": method,
+        "path": path,
+        "status": status,
+        "call": call,
+        "flow": flow,
+        "client": client,
+        "duration_ms": round(elapsed, 3),
+    }
     record = access_logger.makeRecord(
         access_logger.name,
         logging.INFO,
         __file__,
         0,
-        "method=%s path=%s status=%d call=%s flow=%s duration_ms=%.1f",
-        (method, path, status, call, flow, elapsed),
+        "method=%s path=%s status=%d call=%s flow=%s client=%s duration_ms=%.1f",
+        (method, path, status, call, flow, client, elapsed),
         None,
-        extra={**fields, "path": path, "method": method},
+        extra=fields,
     )
     access_logger.handle(record)
 
 
-async def _call(function: FlowFunction, call: CallContext, timeout: float) -> tuple[object, bool]:
+async def _call(
+    function: FlowFunction, call: CallContext, timeout: float, threads: FlowThreads
+) -> tuple[object, bool]:
     """Run the flow within ``timeout`` seconds; return (result, whether it timed out).
 
     An async flow runs on the event loop under ``asyncio.timeout`` (cheap); a sync flow runs
-    in a worker thread (it may block) and is abandoned when it overruns.
+    on the App's bounded thread pool (it may block) and is abandoned when it overruns; one
+    that cannot start within the timeout (every thread busy) times out all the same.
     """
     if inspect.iscoroutinefunction(function):
         try:
@@ -555,11 +722,16 @@ async def _call(function: FlowFunction, call: CallContext, timeout: float) -> tu
             if deadline.expired():
                 return None, True
             raise  # the flow's own TimeoutError, not ours
-    with anyio.move_on_after(timeout) as scope:
-        result = await anyio.to_thread.run_sync(function, call, abandon_on_cancel=True)
-        if inspect.isawaitable(result):
-            result = await result
-    return (None, True) if scope.cancelled_caught else (result, False)
+    try:
+        async with asyncio.timeout(timeout) as deadline:
+            result = await threads.run(function, call)
+            if inspect.isawaitable(result):
+                result = await result
+            return result, False
+    except TimeoutError:
+        if deadline.expired():
+            return None, True
+        raise  # the flow's own TimeoutError, not ours
 
 
 def _xml(body: bytes) -> HTTPResponse:

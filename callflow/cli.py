@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__
-from .exceptions import UsageError
+from .exceptions import ConfigurationError, UsageError
 from .lint import lint
 from .problems import Finding, Problem
 from .validate import validate
@@ -154,6 +154,11 @@ def main(
         code: int = args.handler(args, out, source)
     except UsageError as exc:
         print(f"callflow: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigurationError as exc:
+        # A settings problem is the user's to fix: one line, no traceback.
+        text = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        print(f"callflow: configuration error: {text}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         # Output piped into `head` and closed: lines were being written, so there were

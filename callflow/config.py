@@ -5,7 +5,9 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 import secrets
+import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -13,10 +15,18 @@ from typing import Literal
 from .exceptions import ConfigurationError
 
 Mode = Literal["development", "production"]
+LogFormat = Literal["text", "json"]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 OPENTACT_WEBHOOK_SOURCE = "72.21.26.35"
 """The address Opentact's webhooks come from (spec §2.6), for ``allowed_ips``."""
+
+MIN_PRODUCTION_SECRET_BYTES = 32
+"""Shortest signing secret accepted in production mode."""
+
+# A host pattern: a DNS name or address, or `*.` and a name (any subdomain), or `*` (any).
+_LABEL = r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?"
+_HOST_PATTERN = re.compile(rf"\*|(\*\.)?{_LABEL}(\.{_LABEL})*\.?|\[[0-9a-f:.]+\]")
 
 logger = logging.getLogger("callflow")
 
@@ -67,6 +77,19 @@ class Settings:
     allowed_ips: tuple[Network, ...] = ()
     """When set, only these sources may call (reads X-Forwarded-For from trusted proxies)."""
     time_zone: str = "UTC"
+    """IANA time zone of ``<Schedule>`` windows (``zoneinfo``)."""
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names a request may name (``Host`` or a trusted forwarded host); ``*.example.com``
+    allows any subdomain, ``*`` any host. Empty: any well-formed host."""
+    max_header_bytes: int = 16384
+    """Bound on a request's header section, in bytes (431 beyond it)."""
+    body_timeout: float = 10.0
+    """Seconds a request body may take to arrive (408 beyond it)."""
+    sync_flow_threads: int = 32
+    """Threads that run sync flows; more concurrent sync flows wait for one (within their
+    timeout)."""
+    log_format: LogFormat = "text"
+    """``callflow serve``'s log lines: ``text`` or ``json`` (one object per line)."""
 
     def __post_init__(self) -> None:
         for name in ("trusted_proxies", "allowed_ips"):
@@ -76,17 +99,54 @@ class Settings:
             if any(isinstance(item, str) for item in value):
                 value = _networks([str(item) for item in value], name)
             object.__setattr__(self, name, tuple(value))
+        hosts = self.allowed_hosts
+        if isinstance(hosts, str):
+            hosts = tuple(_split(hosts))
+        object.__setattr__(self, "allowed_hosts", tuple(_host_pattern(h) for h in hosts))
+        if self.secret == "":
+            object.__setattr__(self, "secret", None)  # an empty CALLFLOW_SECRET= is none
+        if isinstance(self.old_secrets, str):
+            object.__setattr__(self, "old_secrets", tuple(_split(self.old_secrets)))
         if self.mode not in ("development", "production"):
             raise ConfigurationError(f"mode must be development or production, not {self.mode!r}")
-        if self.flow_timeout_ms <= 0:
-            raise ConfigurationError("flow_timeout_ms must be > 0")
-        if self.max_body_bytes <= 0:
-            raise ConfigurationError("max_body_bytes must be > 0")
+        if self.log_format not in ("text", "json"):
+            raise ConfigurationError(f"log_format must be text or json, not {self.log_format!r}")
+        for name in (
+            "flow_timeout_ms",
+            "max_body_bytes",
+            "max_header_bytes",
+            "body_timeout",
+            "sync_flow_threads",
+            "state_ttl_s",
+            "session_ttl_s",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise ConfigurationError(f"{name} must be > 0 (got {value!r})")
+        _check_time_zone(self.time_zone)
+        self._check_secrets()
         for path in (self.webhook_path, self.events_path):
             if not path.startswith("/"):
                 raise ConfigurationError(f"paths must start with '/': {path!r}")
         if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
             raise ConfigurationError(f"base_url must be an http(s) URL: {self.base_url!r}")
+
+    def _check_secrets(self) -> None:
+        for name, value in (
+            ("secret", self.secret),
+            *(("old_secrets", v) for v in self.old_secrets),
+        ):
+            if value is None:
+                continue
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigurationError(f"{name} must be a non-blank string")
+            size = len(value.encode("utf-8"))
+            if self.mode == "production" and size < MIN_PRODUCTION_SECRET_BYTES:
+                raise ConfigurationError(
+                    f"{name} is {size} bytes: production mode needs at least "
+                    f"{MIN_PRODUCTION_SECRET_BYTES} (e.g. python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(32))')"
+                )
 
     @property
     def validating(self) -> bool:
@@ -101,7 +161,7 @@ class Settings:
         In development a temporary secret is generated (state tokens then do not survive a
         restart) and a warning is logged.
         """
-        if self.secret:
+        if self.secret is not None:
             return self
         if self.mode == "production":
             raise ConfigurationError(
@@ -139,10 +199,24 @@ class Settings:
         text("CALLFLOW_ACCESS_KEY", "access_key")
         text("CALLFLOW_DEFAULT_REGION", "default_region")
         text("CALLFLOW_TIME_ZONE", "time_zone")
+        text("CALLFLOW_LOG_FORMAT", "log_format")
+        text("CALLFLOW_ACCESS_KEY_PARAM", "access_key_param")
         number("CALLFLOW_FLOW_TIMEOUT_MS", "flow_timeout_ms")
         number("CALLFLOW_STATE_TTL_S", "state_ttl_s")
         number("CALLFLOW_SESSION_TTL_S", "session_ttl_s")
         number("CALLFLOW_MAX_BODY_BYTES", "max_body_bytes")
+        number("CALLFLOW_MAX_HEADER_BYTES", "max_header_bytes")
+        number("CALLFLOW_SYNC_FLOW_THREADS", "sync_flow_threads")
+        if env.get("CALLFLOW_BODY_TIMEOUT"):
+            try:
+                values["body_timeout"] = float(env["CALLFLOW_BODY_TIMEOUT"])
+            except ValueError as exc:
+                raise ConfigurationError(
+                    f"CALLFLOW_BODY_TIMEOUT must be a number of seconds: "
+                    f"{env['CALLFLOW_BODY_TIMEOUT']!r}"
+                ) from exc
+        if env.get("CALLFLOW_ALLOWED_HOSTS"):
+            values["allowed_hosts"] = tuple(_split(env["CALLFLOW_ALLOWED_HOSTS"]))
         if env.get("CALLFLOW_OLD_SECRETS"):
             values["old_secrets"] = tuple(_split(env["CALLFLOW_OLD_SECRETS"]))
         if env.get("CALLFLOW_TRUSTED_PROXIES"):
@@ -167,6 +241,44 @@ class Settings:
             if isinstance(raw, list | tuple) and raw and isinstance(raw[0], str):
                 values[key] = _networks([str(item) for item in raw], key)
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _host_pattern(value: object) -> str:
+    text = str(value).strip().lower()
+    if not isinstance(value, str) or not _HOST_PATTERN.fullmatch(text):
+        raise ConfigurationError(
+            f"allowed_hosts: {value!r} is not a host name, '*.' and a domain, or '*'"
+        )
+    return text.rstrip(".")
+
+
+def _check_time_zone(name: object) -> None:
+    if not isinstance(name, str) or not name:
+        raise ConfigurationError(f"time_zone must be an IANA time zone name (got {name!r})")
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigurationError(
+            f"time_zone {name!r} is not a time zone known to zoneinfo "
+            "(use an IANA name such as 'America/New_York' or 'UTC')"
+        ) from exc
+
+
+def host_allowed(host: str, patterns: Sequence[str]) -> bool:
+    """Whether ``host`` (lower case, no port) matches one of ``patterns``.
+
+    >>> host_allowed("a.example.com", ["*.example.com"])
+    True
+    >>> host_allowed("example.com", ["*.example.com"])
+    False
+    """
+    host = host.rstrip(".")
+    for pattern in patterns:
+        if pattern == "*" or pattern == host:
+            return True
+        if pattern.startswith("*.") and host.endswith(pattern[1:]):
+            return True
+    return False
 
 
 def networks(values: Sequence[str]) -> tuple[Network, ...]:

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from urllib.parse import unquote_plus
 
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from .context import BadRequest, CallParams, merge_call_object, merge_pairs, parse_json
 
 MAX_FIELDS = 1000
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """Read the body, refusing more than ``limit`` bytes with 413 (before reading it all)."""
+class ClientGone(Exception):
+    """The client disconnected before its request body had arrived: nobody to answer."""
+
+
+async def read_body(request: Request, limit: int, timeout: float = 10.0) -> bytes:
+    """Read the body, refusing more than ``limit`` bytes with 413 (before reading it all)
+    and a body still incomplete after ``timeout`` seconds with 408.
+
+    Raises :class:`ClientGone` when the client disconnects mid-body.
+    """
     length = request.headers.get("content-length")
     if length is not None:
         if not length.isdigit():
@@ -24,11 +33,17 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise BadRequest(413, f"request body larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BadRequest(413, f"request body larger than {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise BadRequest(413, f"request body larger than {limit} bytes")
+                chunks.append(chunk)
+    except TimeoutError as exc:
+        raise BadRequest(408, f"request body did not arrive within {timeout:g} s") from exc
+    except ClientDisconnect as exc:
+        raise ClientGone from exc
     return b"".join(chunks)
 
 
@@ -60,7 +75,7 @@ def parse_query(query: str, what: str = "query string") -> list[tuple[str, str]]
     return pairs
 
 
-async def read_params(request: Request, limit: int) -> CallParams:
+async def read_params(request: Request, limit: int, timeout: float = 10.0) -> CallParams:
     """Return the parameters of a GET query, or a POST with JSON, form or no body."""
     params = CallParams()
     # The raw query of the scope: App checked that it is UTF-8 (request.url would rebuild
@@ -70,7 +85,7 @@ async def read_params(request: Request, limit: int) -> CallParams:
         merge_pairs(params, parse_query(query))
     if request.method not in ("POST", "PUT", "PATCH"):
         return params
-    body = await read_body(request, limit)
+    body = await read_body(request, limit, timeout)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if not body.strip():
         return params

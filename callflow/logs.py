@@ -1,12 +1,62 @@
-"""Logging set-up for ``callflow serve``: one line per record, cheap enough per request."""
+"""Logging set-up for ``callflow serve``: one line per record, cheap enough per request.
+
+Every value a caller controls (a path, a query value, a call uuid, a header) may hold control
+characters; written raw, ``%0a`` would forge a whole log line and ``%1b[2J`` would reach the
+terminal. :func:`printable` escapes them, the server applies it to what it logs, and the
+formatters here apply it again to every message, so no record spans two lines.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import threading
 import time
+import traceback
+from typing import Any
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+# C0 controls, DEL and C1 controls: never written raw to a log line.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+ACCESS_FIELDS = ("method", "path", "status", "call", "flow", "client", "duration_ms")
+"""Fields of an access-log record (also its ``extra`` attributes, and JSON keys)."""
+
+
+_RAW_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
+
+
+def printable(text: str) -> str:
+    r"""Return ``text`` with control characters (C0, DEL, C1) escaped as ``\xNN``.
+
+    >>> printable("/menu\n200 forged\x1b[2J")
+    '/menu\\x0a200 forged\\x1b[2J'
+    """
+    if _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub(_escape, text)
+
+
+def _exception_text(exc_info: Any) -> str:
+    """The traceback of ``exc_info``; the exception's own message (which may quote input)
+    is escaped, the stack lines (source code) are kept."""
+    kind, value, tb = exc_info
+    summary = traceback.TracebackException(kind, value, tb)
+    stack = "".join(
+        line for line in summary.format() if line not in summary.format_exception_only()
+    )
+    message = " ".join(printable(line.rstrip("\n")) for line in summary.format_exception_only())
+    return stack + message
 
 
 class Formatter(logging.Formatter):
@@ -26,6 +76,39 @@ class Formatter(logging.Formatter):
             text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
             self._cached = (second, text)
         return f"{text},{int(record.msecs):03d}"
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = printable(record.message)
+        return super().formatMessage(record)
+
+    def formatException(self, ei: Any) -> str:
+        return _exception_text(ei).rstrip("\n")
+
+
+class JSONFormatter(logging.Formatter):
+    """One JSON object per record: ``time``, ``level``, ``logger``, ``message``, the access
+    fields when the record has them, and ``exception`` for a traceback.
+
+    JSON escapes control characters itself, so a record stays one line whatever it quotes.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        created = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        entry: dict[str, Any] = {
+            "time": f"{created}.{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in ACCESS_FIELDS:
+            value = record.__dict__.get(name)
+            if value is not None:
+                entry[name] = value
+        if record.exc_info:
+            entry["exception"] = _exception_text(record.exc_info)
+        text = json.dumps(entry, ensure_ascii=False, default=str)
+        # json leaves DEL and C1 controls raw (only C0 must be escaped): escape them too.
+        return _RAW_IN_JSON.sub(_json_escape, text)
 
 
 class BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -63,14 +146,14 @@ class BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
                 self.flush()
 
 
-def configure(level: int) -> None:
-    """Send every record at ``level`` or above to stderr, one line each.
+def configure(level: int, log_format: str = "text") -> None:
+    """Send every record at ``level`` or above to stderr, one line each, as text or JSON.
 
     The process is ``callflow serve``'s, so its logging is ours to set: records skip the
     thread and process fields no line uses.
     """
     handler = BatchingHandler()
-    handler.setFormatter(Formatter())
+    handler.setFormatter(JSONFormatter() if log_format == "json" else Formatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

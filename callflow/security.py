@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from .config import Network, Settings
+from .logs import printable
 
 logger = logging.getLogger("callflow.security")
 
@@ -39,52 +40,43 @@ def in_networks(address: str, networks: Sequence[Network]) -> bool:
     return any(ip in network for network in networks)
 
 
-def client_address(request: Request, trusted_proxies: Sequence[Network]) -> str:
-    """Return the caller's address; ``X-Forwarded-For`` counts only from trusted proxies.
+def check_access(request: Request, settings: Settings, client: str) -> Rejection | None:
+    """Return a :class:`Rejection` when ``request`` fails a configured check, else None.
 
-    The header is read right to left, skipping trusted proxies, so a client cannot forge
-    its address by sending the header itself.
+    ``client`` is the caller's address as :func:`callflow.forwarded.resolve` found it (the
+    proxy-header rule is applied there, once).
     """
-    peer = request.client.host if request.client else ""
-    if not trusted_proxies or not in_networks(peer, trusted_proxies):
-        return peer
-    forwarded = [
-        part.strip()
-        for header in request.headers.getlist("x-forwarded-for")
-        for part in header.split(",")
-        if part.strip()
-    ]
-    for hop in reversed(forwarded):
-        if not in_networks(hop, trusted_proxies):
-            return hop
-    return forwarded[0] if forwarded else peer
-
-
-def check_access(request: Request, settings: Settings) -> Rejection | None:
-    """Return a :class:`Rejection` when ``request`` fails a configured check, else None."""
-    if settings.allowed_ips:
-        address = client_address(request, settings.trusted_proxies)
-        if not in_networks(address, settings.allowed_ips):
-            logger.warning(
-                "rejected %s %s: address %s not allowed",
-                request.method,
-                request.url.path,
-                address or "unknown",
-            )
-            return Rejection(403, "forbidden: source address not allowed")
+    if settings.allowed_ips and not in_networks(client, settings.allowed_ips):
+        logger.warning(
+            "rejected %s %s: address %s not allowed",
+            request.method,
+            printable(request.scope["path"]),
+            printable(client) or "unknown",
+        )
+        return Rejection(403, "forbidden: source address not allowed")
     if settings.access_key is not None:
         given = request.query_params.get(settings.access_key_param)
         if given is None:
-            logger.warning("rejected %s %s: missing access key", request.method, request.url.path)
+            logger.warning(
+                "rejected %s %s: missing access key",
+                request.method,
+                printable(request.scope["path"]),
+            )
             return Rejection(401, f"unauthorized: the '{settings.access_key_param}' key is missing")
         if not hmac.compare_digest(given.encode(), settings.access_key.encode()):
-            logger.warning("rejected %s %s: wrong access key", request.method, request.url.path)
+            logger.warning(
+                "rejected %s %s: wrong access key", request.method, printable(request.scope["path"])
+            )
             return Rejection(403, "forbidden: wrong access key")
     if settings.basic_auth is not None:
         challenge = (("www-authenticate", 'Basic realm="callflow"'),)
         credentials = _basic_credentials(request.headers.get("authorization"))
         if credentials is None:
-            logger.warning("rejected %s %s: no Basic credentials", request.method, request.url.path)
+            logger.warning(
+                "rejected %s %s: no Basic credentials",
+                request.method,
+                printable(request.scope["path"]),
+            )
             return Rejection(401, "unauthorized: HTTP Basic credentials required", challenge)
         user, password = credentials
         expected_user, expected_password = settings.basic_auth
@@ -92,7 +84,9 @@ def check_access(request: Request, settings: Settings) -> Rejection | None:
         password_ok = hmac.compare_digest(password.encode(), expected_password.encode())
         if not (user_ok and password_ok):
             logger.warning(
-                "rejected %s %s: wrong Basic credentials", request.method, request.url.path
+                "rejected %s %s: wrong Basic credentials",
+                request.method,
+                printable(request.scope["path"]),
             )
             return Rejection(401, "unauthorized: wrong credentials", challenge)
     return None

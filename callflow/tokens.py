@@ -48,15 +48,34 @@ class StateSigner:
         )
         self.max_age_s = max_age_s
 
-    def sign(self, state: Any, path: str, call: str | None = None) -> str:
-        """Return a token for ``state``, valid only on requests to ``path`` (and, when
-        ``call`` is given, only for that call's requests)."""
+    def sign(
+        self,
+        state: Any,
+        path: str,
+        call: str | None = None,
+        numbers: tuple[str | None, str | None] | None = None,
+    ) -> str:
+        """Return a token for ``state``, valid only on requests to ``path``; when ``call``
+        is given, only for that call's requests; else, when ``numbers`` (caller, called)
+        is given, only for requests between those two numbers.
+
+        Tokens are signed, not encrypted: the state inside can be read by whoever holds
+        the URL, so never put a secret in it.
+        """
         payload: dict[str, Any] = {"p": path, "s": state}
         if call is not None:
             payload["c"] = call
+        elif numbers is not None:
+            payload["n"] = list(numbers)
         return str(self._serializer.dumps(payload))
 
-    def verify(self, token: str, path: str, call: str | None = None) -> Any:
+    def verify(
+        self,
+        token: str,
+        path: str,
+        call: str | None = None,
+        numbers: tuple[str | None, str | None] | None = None,
+    ) -> Any:
         """Return the state of ``token``, or raise :class:`InvalidState` saying why."""
         try:
             payload = self._serializer.loads(token, max_age=self.max_age_s)
@@ -68,4 +87,6 @@ class StateSigner:
             raise InvalidState("state token was issued for another path")
         if "c" in payload and payload["c"] != call:
             raise InvalidState("state token was issued for another call")
+        if "n" in payload and payload["n"] != list(numbers or (None, None)):
+            raise InvalidState("state token was issued for another caller or called number")
         return payload.get("s")

@@ -865,7 +865,7 @@ def test_xml_declaring_another_encoding_is_never_garbled(
 def test_production_mode_skips_validation_of_dsl_documents_only(
     client_for: ClientFactory, xml_reply: XmlReply
 ) -> None:
-    app = App(secret="test-secret", mode="production")
+    app = App(secret="s" * 32, mode="production", allowed_hosts=["testserver"])
     assert not app.settings.validating
 
     @app.flow("/")
@@ -1432,7 +1432,8 @@ def test_one_access_log_line_per_request(
         ("GET", "/healthz", 200, "-"),
     ]
     assert records[0].__dict__["call"] == "c-1"
-    assert "method=GET path=/ status=200 call=c-1 flow=main duration_ms=" in records[0].getMessage()
+    line = records[0].getMessage()
+    assert "method=GET path=/ status=200 call=c-1 flow=main client=testclient duration_ms=" in line
     assert all(isinstance(r.__dict__["duration_ms"], float) for r in records)
 
 

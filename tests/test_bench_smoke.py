@@ -22,7 +22,8 @@ def test_every_benchmark_runs_quickly(tmp_path: Path) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     results = json.loads(out.read_text())
-    assert set(results) >= {"render", "validate", "http", "simulator", "memory"}
+    assert set(results) >= {"render", "validate", "http", "protocol", "simulator", "memory"}
+    assert results["protocol"]["summary"]["errors"] == 0
     for document in ("small", "ivr", "large"):
         names = [figure["name"] for figure in results["render"][document]]
         assert names[0] == "f-string floor"

@@ -312,9 +312,59 @@ def test_production_without_a_secret_refuses_to_start() -> None:
 
 def test_production_with_a_secret_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CALLFLOW_MODE", "production")
-    monkeypatch.setenv("CALLFLOW_SECRET", "from-env")
+    monkeypatch.setenv("CALLFLOW_SECRET", PRODUCTION_SECRET)
+    monkeypatch.setenv("CALLFLOW_ALLOWED_HOSTS", "ivr.example.com")
     app = App()
-    assert (app.settings.mode, app.settings.secret) == ("production", "from-env")
+    assert (app.settings.mode, app.settings.secret) == ("production", PRODUCTION_SECRET)
+    assert app.settings.allowed_hosts == ("ivr.example.com",)
+
+
+PRODUCTION_SECRET = "s" * 32
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [
+        pytest.param("s" * 31, "secret is 31 bytes: production mode needs at least 32", id="short"),
+        pytest.param("   ", "secret must be a non-blank string", id="blank"),
+    ],
+)
+def test_production_refuses_a_weak_secret(secret: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        App(mode="production", secret=secret, allowed_hosts=["ivr.example.com"])
+
+
+def test_production_refuses_a_weak_old_secret() -> None:
+    with pytest.raises(ConfigurationError, match="old_secrets is 5 bytes"):
+        App(
+            mode="production",
+            secret=PRODUCTION_SECRET,
+            old_secrets=["short"],
+            base_url="https://ivr.example.com",
+        )
+
+
+def test_development_accepts_a_short_secret() -> None:
+    assert App(secret="t").settings.secret == "t"
+
+
+@pytest.mark.parametrize(
+    "hosts",
+    [
+        pytest.param({}, id="neither"),
+        pytest.param({"allowed_hosts": []}, id="empty-list"),
+    ],
+)
+def test_production_needs_base_url_or_allowed_hosts(hosts: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError, match="CALLFLOW_BASE_URL or CALLFLOW_ALLOWED_HOSTS"):
+        App(mode="production", secret=PRODUCTION_SECRET, **hosts)
+
+
+def test_production_starts_with_base_url_or_allowed_hosts() -> None:
+    by_url = App(mode="production", secret=PRODUCTION_SECRET, base_url="https://ivr.example.com")
+    by_host = App(mode="production", secret=PRODUCTION_SECRET, allowed_hosts=["*.example.com"])
+    assert by_url.settings.base_url == "https://ivr.example.com"
+    assert by_host.settings.allowed_hosts == ("*.example.com",)
 
 
 def test_development_generates_a_secret_with_a_warning(
