@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import math
 import os
 import re
 import secrets
@@ -90,6 +91,13 @@ class Settings:
     timeout)."""
     log_format: LogFormat = "text"
     """``callflow serve``'s log lines: ``text`` or ``json`` (one object per line)."""
+    session_url: str = "memory://"
+    """Where sessions live: ``memory://`` (this process) or ``redis://host:6379/0``."""
+    max_session_bytes: int = 16384
+    """Bound on one session's JSON encoding; a larger write gets the fallback document."""
+    metrics: bool | None = None
+    """Serve Prometheus metrics at ``metrics_path``; default on in production."""
+    metrics_path: str = "/metrics"
 
     def __post_init__(self) -> None:
         for name in ("trusted_proxies", "allowed_ips"):
@@ -115,17 +123,27 @@ class Settings:
             "flow_timeout_ms",
             "max_body_bytes",
             "max_header_bytes",
-            "body_timeout",
             "sync_flow_threads",
+            "max_session_bytes",
             "state_ttl_s",
             "session_ttl_s",
         ):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise ConfigurationError(f"{name} must be > 0 (got {value!r})")
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ConfigurationError(f"{name} must be an integer > 0 (got {value!r})")
+        timeout = self.body_timeout
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not math.isfinite(timeout)
+            or timeout <= 0
+        ):
+            raise ConfigurationError(
+                f"body_timeout must be a number of seconds > 0 (got {timeout!r})"
+            )
         _check_time_zone(self.time_zone)
         self._check_secrets()
-        for path in (self.webhook_path, self.events_path):
+        for path in (self.webhook_path, self.events_path, self.metrics_path):
             if not path.startswith("/"):
                 raise ConfigurationError(f"paths must start with '/': {path!r}")
         if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
@@ -147,6 +165,11 @@ class Settings:
                     f"{MIN_PRODUCTION_SECRET_BYTES} (e.g. python -c 'import secrets; "
                     "print(secrets.token_urlsafe(32))')"
                 )
+
+    @property
+    def serving_metrics(self) -> bool:
+        """Whether ``metrics_path`` answers."""
+        return self.mode == "production" if self.metrics is None else self.metrics
 
     @property
     def validating(self) -> bool:
@@ -201,6 +224,9 @@ class Settings:
         text("CALLFLOW_TIME_ZONE", "time_zone")
         text("CALLFLOW_LOG_FORMAT", "log_format")
         text("CALLFLOW_ACCESS_KEY_PARAM", "access_key_param")
+        text("CALLFLOW_SESSION_URL", "session_url")
+        text("CALLFLOW_METRICS_PATH", "metrics_path")
+        number("CALLFLOW_MAX_SESSION_BYTES", "max_session_bytes")
         number("CALLFLOW_FLOW_TIMEOUT_MS", "flow_timeout_ms")
         number("CALLFLOW_STATE_TTL_S", "state_ttl_s")
         number("CALLFLOW_SESSION_TTL_S", "session_ttl_s")
@@ -230,11 +256,15 @@ class Settings:
             if not sep or not user:
                 raise ConfigurationError("CALLFLOW_BASIC_AUTH must be user:password")
             values["basic_auth"] = (user, password)
-        if env.get("CALLFLOW_VALIDATE_RESPONSES"):
-            flag = env["CALLFLOW_VALIDATE_RESPONSES"].lower()
-            if flag not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-                raise ConfigurationError("CALLFLOW_VALIDATE_RESPONSES must be true or false")
-            values["validate_responses"] = flag in ("1", "true", "yes", "on")
+        for variable, key in (
+            ("CALLFLOW_VALIDATE_RESPONSES", "validate_responses"),
+            ("CALLFLOW_METRICS", "metrics"),
+        ):
+            if env.get(variable):
+                flag = env[variable].lower()
+                if flag not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                    raise ConfigurationError(f"{variable} must be true or false")
+                values[key] = flag in ("1", "true", "yes", "on")
         values.update(overrides)
         for key in ("trusted_proxies", "allowed_ips"):
             raw = values.get(key)

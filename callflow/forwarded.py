@@ -101,10 +101,13 @@ def _parse_forwarded(values: Sequence[str]) -> list[dict[str, str]]:
                 if separator == ",":
                     elements.append(element)
                     element = {}
+                    # Empty list elements (`a, , b`, a trailing comma) are ignored (RFC 9110).
+                    while position < end and value[position] in ", \t":
+                        position += 1
                 elif separator != ";":
                     raise BadRequest(400, "malformed Forwarded header")
         elements.append(element)
-    return elements
+    return [element for element in elements if element]
 
 
 def _split_list(values: Sequence[str]) -> list[str]:
@@ -169,8 +172,7 @@ def resolve(scope: Scope, settings: Settings) -> Origin:
     if host is None:
         if settings.allowed_hosts:
             raise BadRequest(400, "missing Host header")
-        server = scope.get("server")
-        host = f"{server[0]}:{server[1]}" if server else "localhost"
+        host = _server_host(scope.get("server"))
     elif not _HOST.fullmatch(host) or _port_out_of_range(host):
         raise BadRequest(400, "malformed Host header")
     if settings.allowed_hosts:
@@ -178,6 +180,14 @@ def resolve(scope: Scope, settings: Settings) -> Origin:
         if not host_allowed(name.lower(), settings.allowed_hosts):
             raise BadRequest(400, f"host {name!r} is not allowed (see CALLFLOW_ALLOWED_HOSTS)")
     return Origin(client, scheme, host)
+
+
+def _server_host(server: object) -> str:
+    """The host of the listening socket, for a request without ``Host`` (HTTP/1.0)."""
+    if not isinstance(server, tuple | list) or len(server) != 2 or server[1] is None:
+        return "localhost"  # no server address, or a Unix socket
+    address, port = str(server[0]), int(server[1])
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 def _has_port(host: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 import re
 import threading
 import time
@@ -48,15 +49,26 @@ def printable(text: str) -> str:
 
 
 def _exception_text(exc_info: Any) -> str:
-    """The traceback of ``exc_info``; the exception's own message (which may quote input)
-    is escaped, the stack lines (source code) are kept."""
+    """The traceback of ``exc_info``. Exception messages (which may quote input: of the
+    exception, its causes, contexts and notes) are escaped; stack lines are kept."""
     kind, value, tb = exc_info
-    summary = traceback.TracebackException(kind, value, tb)
-    stack = "".join(
-        line for line in summary.format() if line not in summary.format_exception_only()
-    )
-    message = " ".join(printable(line.rstrip("\n")) for line in summary.format_exception_only())
-    return stack + message
+    chunks = traceback.TracebackException(kind, value, tb).format()
+    return "".join(chunk if chunk.startswith(_STRUCTURE) else _message(chunk) for chunk in chunks)
+
+
+# What a traceback prints around exception messages: frames, headers, chain separators.
+_STRUCTURE = (
+    "Traceback (most recent call last):",
+    "  File ",
+    "  [Previous line repeated",
+    "\nThe above exception was the direct cause",
+    "\nDuring handling of the above exception",
+)
+
+
+def _message(chunk: str) -> str:
+    ending = "\n" if chunk.endswith("\n") else ""
+    return printable(chunk.removesuffix("\n")) + ending
 
 
 class Formatter(logging.Formatter):
@@ -146,17 +158,40 @@ class BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
                 self.flush()
 
 
-def configure(level: int, log_format: str = "text") -> None:
-    """Send every record at ``level`` or above to stderr, one line each, as text or JSON.
-
-    The process is ``callflow serve``'s, so its logging is ours to set: records skip the
-    thread and process fields no line uses.
-    """
-    handler = BatchingHandler()
-    handler.setFormatter(JSONFormatter() if log_format == "json" else Formatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+def handler(log_format: str = "text") -> logging.Handler:
+    """The handler ``callflow serve`` logs through: stderr, batched flushes, one line per
+    record as text or JSON. A ``logging.config`` factory (``"()"``), so uvicorn's worker
+    processes build the same one."""
+    # Records skip the thread and process fields no line uses.
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
+    made = BatchingHandler()
+    made.setFormatter(JSONFormatter() if log_format == "json" else Formatter())
+    return made
+
+
+def logging_config(level: int, log_format: str = "text") -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` dict: every record at ``level`` or above to stderr.
+
+    ``callflow serve`` hands it to uvicorn as ``log_config``: uvicorn applies it in the
+    parent and again in each worker process (``--workers``, ``--reload``), so every worker
+    logs exactly as one worker does.
+    """
+    name = logging.getLevelName(level)
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {"callflow": {"()": f"{__name__}.handler", "log_format": log_format}},
+        "root": {"handlers": ["callflow"], "level": name},
+        # uvicorn's loggers propagate to the root handler; its access log stays off.
+        "loggers": {
+            "uvicorn": {"handlers": [], "propagate": True, "level": name},
+            "uvicorn.error": {"handlers": [], "propagate": True, "level": name},
+        },
+    }
+
+
+def configure(level: int, log_format: str = "text") -> None:
+    """Send every record at ``level`` or above to stderr, one line each, as text or JSON."""
+    logging.config.dictConfig(logging_config(level, log_format))

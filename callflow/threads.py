@@ -68,15 +68,19 @@ class FlowThreads:
                 continue  # its waiter gave up before a thread was free
             with self._lock:
                 self._idle -= 1
+            result: Any = None
+            error: BaseException | None = None
             try:
                 result = job()
+            except StopIteration as exc:  # a Future cannot hold one (PEP 479)
+                error = RuntimeError(f"the function raised StopIteration: {exc}")
+                error.__cause__ = exc
             except BaseException as exc:  # handed to the waiter, which re-raises it
-                _settle(loop, future, None, exc)
-            else:
-                _settle(loop, future, result, None)
-            finally:
-                with self._lock:
-                    self._idle += 1
+                error = exc
+            # Idle again before the waiter hears: its next job must not start a thread.
+            with self._lock:
+                self._idle += 1
+            _settle(loop, future, result, error)
 
 
 def _settle(
