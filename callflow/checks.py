@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Final
 
 from .exceptions import InvalidAttributeError
+from .phone import DIAL_REGION, dial_text
 
 Checker = Callable[[str, str, object], object]
 
@@ -28,7 +29,7 @@ COUNTY: Final = re.compile(r"[A-Z][A-Z .'-]*")
 TIME_RANGE: Final = re.compile(
     r"([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9])"
 )
-TO_TARGET: Final = re.compile(r"\+?[0-9]+|[^@\s:]+@[^@\s]+")
+SIP_ADDRESS: Final = re.compile(r"[^@\s:]+@[^@\s]+")
 SIP_TARGET: Final = re.compile(r"[^@\s:]+@[^@\s:]+(?::[0-9]{1,5})?")
 
 DAYS: Final = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
@@ -194,8 +195,39 @@ meta_name = pattern(
     META_NAME, "must start with a letter or '_' then letters, digits, _ . -", markup_free=True
 )
 county = pattern(COUNTY, "must be an upper-case county name such as ESSEX", markup_free=True)
-to_target = pattern(TO_TARGET, "must be digits (optional leading '+') or a user@host address")
 sip_target = pattern(SIP_TARGET, "must be a user@host[:port] SIP address")
+
+
+_NOT_A_TARGET: Final = (
+    "must be a phone number (such as 15550100200, or +442071838750: digits without '+' are"
+    f" read as a {DIAL_REGION} number) or a user@host address"
+)
+_TARGETS: dict[str, str] = {}  # targets seen before, as stored: most flows dial a handful
+
+
+def to_target(element: str, attribute: str, value: object) -> str:
+    """A dial target (§3.12, D10): a phone number in any spelling
+    :func:`~callflow.phone.to_e164` reads (``+1 555 010 0200``, ``(555) 010-0200``), stored
+    as :func:`~callflow.phone.dial_text` writes it (``15550100200``), or a ``user@host`` SIP
+    address, stored as given."""
+    if type(value) is str:
+        stored = _TARGETS.get(value)
+        if stored is not None:
+            return stored
+    if not isinstance(value, str):
+        raise fail(element, attribute, "must be a str", value)
+    if "@" in value:
+        if SIP_ADDRESS.fullmatch(value) is None:
+            raise fail(element, attribute, _NOT_A_TARGET, value)
+        stored = xml_text(element, attribute, value)
+    else:
+        number = dial_text(value)
+        if number is None:
+            raise fail(element, attribute, _NOT_A_TARGET, value)
+        stored = number
+    if len(_TARGETS) < 256 and len(value) <= 64:
+        _TARGETS[value] = stored
+    return stored
 
 
 def time_range(element: str, attribute: str, value: object) -> str:

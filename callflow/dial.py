@@ -37,7 +37,19 @@ class Dial(Element):
 
 
 class To(Element):
-    """A dial target: a number (digits, optional ``+``) or a ``user@host`` SIP address."""
+    """A dial target: a phone number or a ``user@host`` SIP address (§3.12).
+
+    A number may be spelt with spaces, dashes, parentheses, a ``+`` or a ``tel:`` prefix;
+    digits without ``+`` are read as a US number when possible (``5550100200``), else as
+    digits with their country code. It is stored and written as Opentact writes numbers:
+    a North American one as its 11 digits, any other in E.164 with its ``+``. Anything
+    else raises :class:`~callflow.exceptions.InvalidAttributeError`.
+
+    >>> To("+1 (555) 010-0200"), To("5550100200"), To("+44 20 7183 8750")
+    (To('15550100200'), To('15550100200'), To('+442071838750'))
+    >>> To("ann@acme.sip.opentact.org").target
+    'ann@acme.sip.opentact.org'
+    """
 
     __slots__ = ()
     xml_tag = "To"

@@ -41,22 +41,37 @@ def normalise_path(path: str) -> str:
 
 
 def normalise_numbers(numbers: Iterable[str], region: str = "US") -> tuple[str, ...]:
-    """Return ``numbers`` in E.164, or raise :class:`RegistrationError` for a non-number."""
+    """Return ``numbers`` in E.164, or raise :class:`RegistrationError` for a non-number.
+
+    Each is read by :func:`~callflow.phone.to_e164`: digits without ``+`` in ``region`` when
+    they are a possible number there, else as international digits.
+
+    >>> normalise_numbers(["5550100300", "+44 20 7183 8750"])
+    ('+15550100300', '+442071838750')
+    """
     if isinstance(numbers, str):
         numbers = (numbers,)
-    result = []
+    seen: dict[str, str] = {}
     for number in numbers:
         e164 = to_e164(str(number), region)
         if e164 is None:
-            raise RegistrationError(f"{number!r} is not a phone number")
-        result.append(e164)
-    if len(set(result)) != len(result):
-        raise RegistrationError(f"a number is listed twice: {list(numbers)!r}")
-    return tuple(result)
+            raise RegistrationError(
+                f"{number!r} is not a phone number (digits without '+' are read as a"
+                f" {region.upper()} number, else as international digits with a country code)"
+            )
+        if e164 in seen:
+            raise RegistrationError(
+                f"a number is listed twice: {e164} (as {seen[e164]!r} and {number!r})"
+            )
+        seen[e164] = number
+    return tuple(seen)
 
 
 class Router:
     """A set of flows, usually one module's, mounted on an App with ``app.include``.
+
+    ``region`` is where flow numbers written without ``+`` are read (an App's own router
+    uses its ``default_region``; give a standalone router the same one).
 
     >>> router = Router()
     >>> @router.flow("/menu")
@@ -74,8 +89,10 @@ class Router:
     ) -> Callable[[F], F]:
         """Register the decorated function as a flow at ``path``; return it unchanged.
 
-        ``numbers`` route inbound calls to these numbers (any format, compared in E.164) to
-        this flow from the call-flow webhook.
+        ``numbers`` route inbound calls to these numbers to this flow from the call-flow
+        webhook. They are compared in E.164, so any spelling works (``+1 555 010 0300``,
+        ``15550100300``, ``(555) 010-0300``); digits without ``+`` are read in the router's
+        ``region`` when possible there, else as international digits.
         """
 
         def register(function: F) -> F:

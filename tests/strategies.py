@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
+import phonenumbers
 from hypothesis import strategies as st
 
 from callflow import (
@@ -180,7 +181,33 @@ _host = st.text(
     min_size=1,
     max_size=12,
 )
-numbers = st.from_regex(r"\+?[0-9]{1,15}", fullmatch=True)
+_nanp = st.from_regex(r"[2-9][0-9]{2}[2-9][0-9]{6}", fullmatch=True)  # area code, exchange, line
+_NANP_SPELLINGS = ("{}", "1{}", "+1{}", "+1 {}", "({}) {}-{}", "1-{}-{}-{}", "+1.{}.{}.{}")
+# E.164 with "+" and as libphonenumber writes them for people ("+44 121 234 5678").
+_INTERNATIONAL = tuple(
+    phonenumbers.format_number(number, style)
+    for region in ("GB", "DE", "FR", "IN", "BR", "JP", "AU", "DK", "SG", "IS", "EG", "CN", "NZ")
+    for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE)
+    if (number := phonenumbers.example_number_for_type(region, kind)) is not None
+    for style in (phonenumbers.PhoneNumberFormat.E164, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+)
+
+
+@st.composite
+def _nanp_spelt(draw: st.DrawFn) -> str:
+    digits = draw(_nanp)
+    spelling = draw(st.sampled_from(_NANP_SPELLINGS))
+    if spelling.count("{}") == 3:
+        return spelling.format(digits[:3], digits[3:6], digits[6:])
+    if spelling.startswith("+1 "):
+        return spelling.format(f"{digits[:3]} {digits[3:6]} {digits[6:]}")
+    return spelling.format(digits)
+
+
+numbers = _nanp_spelt() | st.sampled_from(_INTERNATIONAL)
+"""Phone numbers as people write them (``<To>`` normalises them): North American ones with or
+without the country code 1 or ``+``, with or without separators, and other countries' with
+``+``."""
 sip_addresses = st.builds("{}@{}".format, _user, _host)
 
 
@@ -330,7 +357,7 @@ def tones(draw: st.DrawFn, depth: int = 1) -> Tone:
 
 @st.composite
 def tos(draw: st.DrawFn) -> To:
-    """``<To>``: a number (optional ``+``) or a ``user@host`` address."""
+    """``<To>``: a phone number in any spelling, or a ``user@host`` address."""
     return To(draw(numbers | sip_addresses))
 
 

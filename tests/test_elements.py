@@ -302,7 +302,10 @@ VALID = [
         id="dial-targets",
     ),
     pytest.param(lambda: To("15550100200"), "<To>15550100200</To>", id="to-digits"),
-    pytest.param(lambda: To("+15550100200"), "<To>+15550100200</To>", id="to-plus"),
+    pytest.param(lambda: To("+15550100200"), "<To>15550100200</To>", id="to-plus"),
+    pytest.param(lambda: To("+1 (555) 010-0200"), "<To>15550100200</To>", id="to-spelt"),
+    pytest.param(lambda: To("5550100200"), "<To>15550100200</To>", id="to-national"),
+    pytest.param(lambda: To("+44 20 7183 8750"), "<To>+442071838750</To>", id="to-international"),
     pytest.param(
         lambda: To("ann@acme.sip.opentact.org"), "<To>ann@acme.sip.opentact.org</To>", id="to-sip"
     ),
@@ -728,9 +731,12 @@ REJECTED = [
         "needs at least one <To> or <Sip> target",
         id="dial-only-error-meta",
     ),
-    pytest.param(lambda: To(""), "To", "target", "", "digits", id="to-empty"),
-    pytest.param(lambda: To("1555 0100"), "To", "target", "1555 0100", "digits", id="to-space"),
-    pytest.param(lambda: To("1555x"), "To", "target", "1555x", "digits", id="to-letters"),
+    pytest.param(lambda: To(""), "To", "target", "", "phone number", id="to-empty"),
+    pytest.param(lambda: To("1555"), "To", "target", "1555", "phone number", id="to-too-short"),
+    pytest.param(
+        lambda: To("555 0100"), "To", "target", "555 0100", "phone number", id="to-no-area-code"
+    ),
+    pytest.param(lambda: To("1555x"), "To", "target", "1555x", "phone number", id="to-letters"),
     pytest.param(
         lambda: To("sip:ann@acme.example"),
         "To",
@@ -1162,10 +1168,10 @@ def test_rejected_value(
 
 FORBIDDEN = [
     pytest.param(lambda: Gather(Hangup()), "Gather", "Hangup", id="hangup-in-gather"),  # type: ignore[arg-type]
-    pytest.param(lambda: Gather(Dial(To("1555"))), "Gather", "Dial", id="dial-in-gather"),  # type: ignore[arg-type]
+    pytest.param(lambda: Gather(Dial(To("15550100200"))), "Gather", "Dial", id="dial-in-gather"),  # type: ignore[arg-type]
     pytest.param(lambda: Gather(Gather()), "Gather", "Gather", id="gather-in-gather"),  # type: ignore[arg-type]
     pytest.param(lambda: Gather(Case(dtmf="1")), "Gather", "Case", id="case-in-gather"),  # type: ignore[arg-type]
-    pytest.param(lambda: Response(To("1555")), "Response", "To", id="to-in-response"),  # type: ignore[arg-type]
+    pytest.param(lambda: Response(To("15550100200")), "Response", "To", id="to-in-response"),  # type: ignore[arg-type]
     pytest.param(lambda: Response(Sip("a@b")), "Response", "Sip", id="sip-in-response"),  # type: ignore[arg-type]
     pytest.param(lambda: Response(DTMF(value="1")), "Response", "DTMF", id="dtmf-in-response"),  # type: ignore[arg-type]
     pytest.param(lambda: Response(Switch()), "Response", "Switch", id="switch-in-response"),  # type: ignore[arg-type]
@@ -1174,7 +1180,7 @@ FORBIDDEN = [
     pytest.param(lambda: Response(Response()), "Response", "Response", id="response-in-response"),  # type: ignore[arg-type]
     pytest.param(lambda: Say("Hi", Meta("n", "v")), "Say", "Meta", id="meta-in-say"),  # type: ignore[arg-type]
     pytest.param(lambda: Play(MP3, Say("Hi")), "Play", "Say", id="say-in-play"),  # type: ignore[arg-type]
-    pytest.param(lambda: Dial(To("1555"), Say("Hi")), "Dial", "Say", id="say-in-dial"),  # type: ignore[arg-type]
+    pytest.param(lambda: Dial(To("15550100200"), Say("Hi")), "Dial", "Say", id="say-in-dial"),  # type: ignore[arg-type]
     pytest.param(lambda: Switch(DTMF(value="1")), "Switch", "DTMF", id="dtmf-in-switch"),  # type: ignore[arg-type]
     pytest.param(lambda: Tone(Say("Hi")), "Tone", "Say", id="say-in-tone"),  # type: ignore[arg-type]
     pytest.param(lambda: Callback(Hangup(), url="/n"), "Callback", "Hangup", id="in-callback"),  # type: ignore[arg-type]
@@ -1182,7 +1188,7 @@ FORBIDDEN = [
     pytest.param(lambda: Answer(Say("Hi")), "Answer", "Say", id="say-in-answer"),  # type: ignore[arg-type]
     pytest.param(lambda: Hangup(Hangup()), "Hangup", "Hangup", id="hangup-in-hangup"),  # type: ignore[arg-type]
     pytest.param(lambda: Pause(Meta("n", "v")), "Pause", "Meta", id="meta-in-pause"),  # type: ignore[arg-type]
-    pytest.param(lambda: Record(To("1555")), "Record", "To", id="to-in-record"),  # type: ignore[arg-type]
+    pytest.param(lambda: Record(To("15550100200")), "Record", "To", id="to-in-record"),  # type: ignore[arg-type]
     pytest.param(lambda: DTMF(Default(), value="1"), "DTMF", "Default", id="default-in-dtmf"),  # type: ignore[arg-type]
     pytest.param(lambda: Default(Error()), "Default", "Error", id="error-in-default"),  # type: ignore[arg-type]
     pytest.param(lambda: Error(Error()), "Error", "Error", id="error-in-error"),  # type: ignore[arg-type]
@@ -1227,7 +1233,7 @@ def test_nesting_error_message_lists_allowed_children_in_spec_order() -> None:
     [
         pytest.param(lambda: Response("Hello"), "Response", id="str-in-response"),  # type: ignore[arg-type]
         pytest.param(lambda: Gather("Press 1"), "Gather", id="str-in-gather"),  # type: ignore[arg-type]
-        pytest.param(lambda: Dial(To("1555"), "1556"), "Dial", id="str-in-dial"),  # type: ignore[arg-type]
+        pytest.param(lambda: Dial(To("15550100200"), "1556"), "Dial", id="str-in-dial"),  # type: ignore[arg-type]
         pytest.param(lambda: Say("Hi", "there"), "Say", id="str-in-say"),  # type: ignore[arg-type]
     ],
 )
@@ -1251,7 +1257,10 @@ def test_element_class_as_child() -> None:
     [
         pytest.param(lambda: Say("Hi", Error(), Error()), "Say", "Error", id="two-errors-in-say"),
         pytest.param(
-            lambda: Dial(To("1555"), Error(), Error(tag="x")), "Dial", "Error", id="two-errors-dial"
+            lambda: Dial(To("15550100200"), Error(), Error(tag="x")),
+            "Dial",
+            "Error",
+            id="two-errors-dial",
         ),
         pytest.param(lambda: Record(Error(), Error()), "Record", "Error", id="two-errors-record"),
         pytest.param(lambda: Gather(Error(), Error()), "Gather", "Error", id="two-errors-gather"),
@@ -1527,7 +1536,7 @@ def test_equal_after_normalisation(first: Element, second: Element) -> None:
         pytest.param(Response(Answer(), Hangup()), Response(Hangup(), Answer()), id="child-order"),
         pytest.param(Default(tag="x"), Error(tag="x"), id="same-fields-other-class"),
         pytest.param(RecordStart(tag="r"), RecordStop(tag="r"), id="same-shape-other-class"),
-        pytest.param(Dial(To("1555")), Dial(Sip("1555@pbx")), id="target-kind"),
+        pytest.param(Dial(To("15550100200")), Dial(Sip("1555@pbx")), id="target-kind"),
         pytest.param(
             spec_example(),
             Response(*typing.cast(BlockChildren, spec_example().children[:-1]), Hangup(tag="bye")),
@@ -1579,7 +1588,7 @@ def test_repr_round_trip(build: Build) -> None:
         pytest.param(
             Curl(None, Error(), url="/hit"), "Curl(None, Error(), url='/hit')", id="curl-with-error"
         ),
-        pytest.param(Dial(To("1555")), "Dial(To('1555'))", id="dial"),
+        pytest.param(Dial(To("15550100200")), "Dial(To('15550100200'))", id="dial"),
         pytest.param(Schedule(dow=["mon"]), "Schedule(dow=('mon',))", id="schedule"),
         pytest.param(
             Gather(DTMF(Hangup(), value="1"), dtmf_length=1),

@@ -82,6 +82,7 @@ PLACES = [
     pytest.param(lambda v: Response(Curl(url=v, method="POST")), TRICKY_URL, id="curl-url"),
     pytest.param(lambda v: Response(Dial(To(v))), "15550100200", id="to-digits"),
     pytest.param(lambda v: Response(Dial(To(v))), "+15550100200", id="to-plus-digits"),
+    pytest.param(lambda v: Response(Dial(To(v))), "+44 20 7183 8750", id="to-spelt"),
     pytest.param(lambda v: Response(Dial(To(v))), "ann@acme.sip.opentact.org", id="to-sip"),
     pytest.param(lambda v: Response(Dial(Sip(v))), "2001@10.0.0.5:5080", id="sip"),
     pytest.param(lambda v: Response(Meta("lang", v)), TRICKY_TEXT, id="meta-text"),
@@ -102,9 +103,11 @@ def test_a_slot_is_filled_like_the_value_itself(build: Build, value: object) -> 
 
 def test_one_prepared_document_renders_each_call_with_its_values() -> None:
     document = prepare(Response(Say(Slot("name")), Dial(To(Slot("number")))))
-    for name, number in [("Ann", "15550100200"), ("Bob & co", "+15550100201"), ("Ann", "1")]:
+    calls = [("Ann", "15550100200"), ("Bob & co", "+15550100201"), ("Ann", "(555) 010-0202")]
+    for name, number in calls:
         expected = render(Response(Say(name), Dial(To(number))))
         assert document.render(name=name, number=number) == expected
+    assert b"<To>15550100202</To>" in document.render(name="Ann", number="(555) 010-0202")
 
 
 def test_say_text_is_escaped_as_content_and_as_an_attribute() -> None:
@@ -190,6 +193,7 @@ def test_a_value_must_be_given_by_name() -> None:
         pytest.param(lambda v: Response(Say("Hi", tag=v)), "a\x1fb", "Say", "tag", id="tag-ctl"),
         pytest.param(lambda v: Response(Dial(To(v))), "abc", "To", "target", id="to-word"),
         pytest.param(lambda v: Response(Dial(To(v))), "", "To", "target", id="to-empty"),
+        pytest.param(lambda v: Response(Dial(To(v))), "1555", "To", "target", id="to-short"),
         pytest.param(lambda v: Response(Dial(Sip(v))), "nobody", "Sip", "target", id="sip"),
         pytest.param(
             lambda v: Response(Callback(url=v)), "next", "Callback", "url", id="url-relative"
@@ -302,8 +306,8 @@ def test_a_document_with_slots_pickles_and_copies() -> None:
     for restored in (pickle.loads(pickle.dumps(doc)), copy.deepcopy(doc)):
         assert restored == doc
         assert isinstance(restored.children[0].text, Slot)  # type: ignore[union-attr]
-        assert prepare(restored).render(greeting="Hi", number="1555") == prepare(doc).render(
-            greeting="Hi", number="1555"
+        assert prepare(restored).render(greeting="Hi", number="5550100200") == prepare(doc).render(
+            greeting="Hi", number="5550100200"
         )
 
 
@@ -387,3 +391,13 @@ def test_a_slot_name_that_python_normalises() -> None:
         return  # refused: fine too
     document = prepare(Response(Say(slot)))
     assert document.render(**{slot.name: "Hi"}) == render(Response(Say("Hi")))
+
+
+@pytest.mark.xfail(
+    reason="prepared.py passes the value To stored (15550100200) to every place the slot fills",
+    strict=True,
+)
+def test_a_slot_filling_a_dial_target_and_a_say_gives_each_the_value_as_built() -> None:
+    document = prepare(Response(Say(Slot("v")), Dial(To(Slot("v")))))
+    number = "+1 555 010 0200"
+    assert document.render(v=number) == render(Response(Say(number), Dial(To(number))))

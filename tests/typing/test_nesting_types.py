@@ -104,8 +104,8 @@ def test_attribute_types() -> None:
     assert_type(Play(MP3).url, str | None)
     assert_type(Play(MP3).leg, Literal["aleg", "bleg", "both"] | None)
     assert_type(Record().asr, bool | None)
-    assert_type(Dial(To("1555")).targets, tuple[To | Sip, ...])
-    assert_type(To("1555").target, str)
+    assert_type(Dial(To("15550100200")).targets, tuple[To | Sip, ...])
+    assert_type(To("15550100200").target, str)
     assert_type(DTMF(value="1").value, str)
     assert_type(Case(dtmf="1").dtmf, str)
     assert_type(Error().say, bool | None)
@@ -153,7 +153,7 @@ def test_good_nesting_type_checks_and_builds() -> None:
 
 
 WRONG_NESTING = [
-    pytest.param(lambda: Response(To("1555")), id="to-in-response"),  # type: ignore[arg-type]
+    pytest.param(lambda: Response(To("15550100200")), id="to-in-response"),  # type: ignore[arg-type]
     pytest.param(lambda: Response(Sip("2001@pbx")), id="sip-in-response"),  # type: ignore[arg-type]
     pytest.param(lambda: Response(DTMF(value="1")), id="dtmf-in-response"),  # type: ignore[arg-type]
     pytest.param(lambda: Response(Case(dtmf="1")), id="case-in-response"),  # type: ignore[arg-type]
@@ -163,7 +163,7 @@ WRONG_NESTING = [
     pytest.param(lambda: Response(Response()), id="response-in-response"),  # type: ignore[arg-type]
     pytest.param(lambda: Response("Hello"), id="str-in-response"),  # type: ignore[arg-type]
     pytest.param(lambda: Gather(Hangup()), id="hangup-in-gather"),  # type: ignore[arg-type]
-    pytest.param(lambda: Gather(Dial(To("1555"))), id="dial-in-gather"),  # type: ignore[arg-type]
+    pytest.param(lambda: Gather(Dial(To("15550100200"))), id="dial-in-gather"),  # type: ignore[arg-type]
     pytest.param(lambda: Gather(Gather()), id="gather-in-gather"),  # type: ignore[arg-type]
     pytest.param(lambda: Gather(Case(dtmf="1")), id="case-in-gather"),  # type: ignore[arg-type]
     pytest.param(lambda: Gather(Tone()), id="tone-in-gather"),  # type: ignore[arg-type]
@@ -171,14 +171,14 @@ WRONG_NESTING = [
     pytest.param(lambda: Switch(Say("Hi")), id="say-in-switch"),  # type: ignore[arg-type]
     pytest.param(lambda: DTMF(Case(dtmf="1"), value="1"), id="case-in-dtmf"),  # type: ignore[arg-type]
     pytest.param(lambda: Case(Error(), dtmf="1"), id="error-in-case"),  # type: ignore[arg-type]
-    pytest.param(lambda: Default(To("1555")), id="to-in-default"),  # type: ignore[arg-type]
+    pytest.param(lambda: Default(To("15550100200")), id="to-in-default"),  # type: ignore[arg-type]
     pytest.param(lambda: Error(Error()), id="error-in-error"),  # type: ignore[arg-type]
     pytest.param(lambda: Record(DTMF(value="1")), id="dtmf-in-record"),  # type: ignore[arg-type]
     pytest.param(lambda: Call(Sip("2001@pbx")), id="sip-in-call"),  # type: ignore[arg-type]
     pytest.param(lambda: Geo(Default()), id="default-in-geo"),  # type: ignore[arg-type]
     pytest.param(lambda: Schedule(Switch()), id="switch-in-schedule"),  # type: ignore[arg-type]
-    pytest.param(lambda: Dial(To("1555"), Say("Hi")), id="say-in-dial"),  # type: ignore[arg-type]
-    pytest.param(lambda: Dial(To("1555"), Dial(To("1"))), id="dial-in-dial"),  # type: ignore[arg-type]
+    pytest.param(lambda: Dial(To("15550100200"), Say("Hi")), id="say-in-dial"),  # type: ignore[arg-type]
+    pytest.param(lambda: Dial(To("15550100200"), Dial(To("15550100201"))), id="dial-in-dial"),  # type: ignore[arg-type]
     pytest.param(lambda: Callback(Say("Hi"), url="/n"), id="say-in-callback"),  # type: ignore[arg-type]
     pytest.param(lambda: Tone(Say("Hi")), id="say-in-tone"),  # type: ignore[arg-type]
     pytest.param(lambda: Curl("x", Meta("k", "v"), url="/h"), id="meta-in-curl"),  # type: ignore[arg-type]
@@ -257,7 +257,7 @@ def test_unknown_attribute_fails_type_check() -> None:
     with pytest.raises(TypeError):
         Gather(numDigits=1)  # type: ignore[call-arg]
     with pytest.raises(TypeError):
-        Dial(To("1555"), tag="d")  # type: ignore[call-arg]
+        Dial(To("15550100200"), tag="d")  # type: ignore[call-arg]
     with pytest.raises(TypeError):
         Error(play=True)  # type: ignore[call-arg]
 
