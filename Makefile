@@ -5,7 +5,11 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: serve test check bench clean
+# Debian packages the tests start for real, as command:package (Redis and nginx on loopback
+# ports; openssl makes the test TLS certificate). Installed when missing (CI runs as root).
+SYSTEM_PACKAGES := redis-server:redis-server nginx:nginx openssl:openssl
+
+.PHONY: serve test check bench clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,15 +23,28 @@ $(VENV)/.installed-%: pyproject.toml | $(BIN)/python
 serve: $(VENV)/.installed-test
 	$(BIN)/callflow serve --host $(HOST) --port $(PORT)
 
+## system-packages: install the Debian packages the tests need, when missing
+system-packages:
+	@missing=""; \
+	for pair in $(SYSTEM_PACKAGES); do \
+		command -v "$${pair%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/$${pair%%:*}" ] || \
+			missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		for service in redis-server nginx; do service "$$service" stop >/dev/null 2>&1 || true; done; \
+	fi
+
 ## test: set up, then lint, type-check and run the whole test suite
-test: $(VENV)/.installed-test
+test: system-packages $(VENV)/.installed-test
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 ## bench: run the benchmarks (installs the optional peers twilio and plivo)
-bench: $(VENV)/.installed-bench $(VENV)/.installed-test
+bench: system-packages $(VENV)/.installed-bench $(VENV)/.installed-test
 	$(BIN)/python -m bench
 
 clean:

@@ -21,12 +21,13 @@ from . import (
     memory_bench,
     protocol_bench,
     render_bench,
+    scale_bench,
     simulator_bench,
     validate_bench,
 )
 from .timing import table
 
-PARTS = ("render", "validate", "http", "protocol", "simulator", "memory")
+PARTS = ("render", "validate", "http", "protocol", "scale", "simulator", "memory")
 
 
 def machine() -> dict[str, str]:
@@ -103,6 +104,20 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in protocol.summary().items():
             print(f"- {key}: {value:.3f}")
         print()
+    if "scale" in parts:
+        scale = scale_bench.run(
+            rounds=1 if quick else 5,
+            seconds=1 if quick else 8,
+            connections=4 if quick else 32,
+            requests=50 if quick else 20000,
+            force_python=quick,
+        )
+        results["scale"] = {name: pair.summary() for name, pair in scale.items()}
+        for pair in scale.values():
+            print(f"### (g) scale-out: {pair.candidate} vs {pair.baseline}\n")
+            for key, value in pair.summary().items():
+                print(f"- {key}: {value:.3f}")
+            print()
     if "simulator" in parts:
         figures = simulator_bench.run(rounds=rounds, number=5 if quick else 300)
         results["simulator"] = [asdict(f) for f in figures]

@@ -47,7 +47,7 @@ BENCH_SECRET = "bench-secret-of-at-least-32-bytes!"
 
 
 @contextlib.contextmanager
-def server(command: list[str], port: int) -> Iterator[str]:
+def server(command: list[str], port: int, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """Start a server process and yield its base URL once /healthz or / answers.
 
     callflow runs in production mode, with every edge limit on (header bound, allowed
@@ -59,6 +59,7 @@ def server(command: list[str], port: int) -> Iterator[str]:
         "CALLFLOW_MODE": "production",
         "CALLFLOW_ALLOWED_HOSTS": "127.0.0.1",
         "PYTHONPATH": str(ROOT),
+        **(extra_env or {}),
     }
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

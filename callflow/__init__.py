@@ -31,6 +31,8 @@ from .exceptions import InvalidAttributeError as InvalidAttributeError
 from .exceptions import NestingError as NestingError
 from .exceptions import RegistrationError as RegistrationError
 from .exceptions import SchemaValidationError as SchemaValidationError
+from .exceptions import SessionStoreError as SessionStoreError
+from .exceptions import SessionTooLarge as SessionTooLarge
 from .exceptions import TemplateError as TemplateError
 from .fetch import Callback as Callback
 from .fetch import Curl as Curl
@@ -55,7 +57,9 @@ from .recording import RecordWait as RecordWait
 from .render import render as render
 from .routing import Router as Router
 from .sessions import MemoryStore as MemoryStore
+from .sessions import RedisSessionStore as RedisSessionStore
 from .sessions import SessionStore as SessionStore
+from .sessions import open_store as open_store
 from .slot import Slot as Slot
 from .templates import Rendered as Rendered
 from .validate import assert_valid as assert_valid
@@ -101,6 +105,7 @@ __all__ = [
     "RecordStart",
     "RecordStop",
     "RecordWait",
+    "RedisSessionStore",
     "RegistrationError",
     "Rendered",
     "Response",
@@ -109,6 +114,8 @@ __all__ = [
     "Schedule",
     "SchemaValidationError",
     "SessionStore",
+    "SessionStoreError",
+    "SessionTooLarge",
     "Settings",
     "Sip",
     "Slot",
@@ -120,6 +127,7 @@ __all__ = [
     "__version__",
     "assert_valid",
     "lint",
+    "open_store",
     "parse",
     "prepare",
     "render",

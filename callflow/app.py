@@ -9,18 +9,19 @@ document, and a malformed request gets a precise 4xx. Never a traceback to the c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from starlette.responses import Response as HTTPResponse
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
@@ -31,16 +32,24 @@ from .config import LogFormat, Mode, Network, Settings
 from .context import BadRequest, CallContext, CallParams, parse_json
 from .document import Response
 from .events import Event, parse_event
-from .exceptions import CallflowError, ConfigurationError, RegistrationError, TemplateError
+from .exceptions import (
+    CallflowError,
+    ConfigurationError,
+    RegistrationError,
+    SessionStoreError,
+    SessionTooLarge,
+    TemplateError,
+)
 from .forwarded import Origin, base_url, header_bytes, resolve
 from .incoming import ClientGone, read_body, read_params
 from .logs import printable
+from .metrics import NO_FLOW, Metrics
 from .phone import to_e164
 from .problems import Problem
 from .render import render
 from .routing import Flow, FlowFunction, Router, normalise_path
 from .security import check_access
-from .sessions import MemoryStore, SessionStore
+from .sessions import SessionStore, open_store
 from .templates import Rendered, Templates
 from .threads import FlowThreads
 from .tokens import STATE_PARAM, InvalidState, StateSigner
@@ -54,13 +63,19 @@ SESSION_PARAM = "cf_session"
 """Query parameter carrying the session key when Opentact sent no call uuid."""
 FLOW_PARAM = "cf_flow"
 """Query parameter naming the default flow on round trips to the webhook path."""
+SESSION_SCOPE = "(session)"
+"""What a ``cf_session`` token is issued for (where a state token names a path)."""
 ORIGIN = "callflow.origin"
 """Key of the request's checked :class:`~callflow.forwarded.Origin` in ``scope["state"]``."""
+HEALTH_TIMEOUT_S = 1.0
+"""How long ``/healthz`` waits for the session store."""
 CLIENT_CLOSED = 499
 """Status logged for a request whose client went away before the reply (nginx's 499)."""
 
 XML = "application/xml"
 _FAST = frozenset(("GET", "POST"))
+_LIMITS = {408: "limit", 413: "limit", 431: "limit"}
+"""Statuses counted as requests refused by a size or time limit."""
 VALID_MEMO = 512
 """Distinct outgoing documents remembered as checked (oldest out first)."""
 
@@ -123,6 +138,10 @@ class App:
         allowed_ips: Sequence[str | Network] | None = None,
         time_zone: str | None = None,
         log_format: LogFormat | None = None,
+        session_url: str | None = None,
+        max_session_bytes: int | None = None,
+        metrics: bool | None = None,
+        metrics_path: str | None = None,
     ) -> None:
         """Create the app. Keyword settings override ``CALLFLOW_*`` environment variables
         (see :class:`Settings` and ``docs/configuration.md``); or pass ``settings`` whole.
@@ -154,6 +173,10 @@ class App:
             "allowed_ips": tuple(allowed_ips) if allowed_ips is not None else None,
             "time_zone": time_zone,
             "log_format": log_format,
+            "session_url": session_url,
+            "max_session_bytes": max_session_bytes,
+            "metrics": metrics,
+            "metrics_path": metrics_path,
         }
         options = {name: value for name, value in given.items() if value is not None}
         if settings is None:
@@ -172,14 +195,26 @@ class App:
         if templates is not None and not Path(templates).is_dir():
             raise ConfigurationError(f"templates: {templates} is not a directory")
         self.router = Router(region=self.settings.default_region)
-        self.store: SessionStore = store if store is not None else MemoryStore()
+        self.store: SessionStore = (
+            store
+            if store is not None
+            else open_store(
+                self.settings.session_url, max_session_bytes=self.settings.max_session_bytes
+            )
+        )
         self.fallback = fallback
         self.fallback_body = render(fallback)
         self.not_in_service_body = render(not_in_service)
         self.templates = Templates(templates) if templates is not None else None
         secret_key = self.settings.secret or ""
-        self.signer = StateSigner(secret_key, self.settings.old_secrets, self.settings.state_ttl_s)
+        old = self.settings.old_secrets
+        self.signer = StateSigner(secret_key, old, self.settings.state_ttl_s)
+        self.sessions = StateSigner(
+            secret_key, old, self.settings.session_ttl_s, salt="callflow.session"
+        )
+        self._store_down = False
         self.threads = FlowThreads(self.settings.sync_flow_threads)
+        self.metrics = Metrics() if self.settings.serving_metrics else None
         self._documents: dict[str, bytes] = {}
         self._handlers: dict[str, list[EventHandler]] = {}
         self._asgi: Starlette | None = None
@@ -256,8 +291,11 @@ class App:
 
     def _reserve(self, path: str) -> None:
         """Refuse a path that the app's own routes or a hosted document already answer."""
-        if path in ("/healthz", self.settings.events_path):
-            raise RegistrationError(f"path {path!r} is reserved (health check, event webhook)")
+        reserved = ("/healthz", self.settings.events_path, self.settings.metrics_path)
+        if path in reserved:
+            raise RegistrationError(
+                f"path {path!r} is reserved (health check, event webhook, metrics)"
+            )
         if path in self._documents:
             raise RegistrationError(f"path {path!r} is already taken by a hosted document")
 
@@ -301,6 +339,7 @@ class App:
                 else:
                     await self._asgi(scope, receive, send_status)
             elif scope["method"] not in _FAST:
+                info["rejected"] = "method"
                 reply = PlainTextResponse("method not allowed", 405, {"allow": "GET, POST"})
                 await reply(scope, receive, send_status)
             else:
@@ -310,6 +349,11 @@ class App:
                 else:
                     await response(scope, receive, send_status)
         finally:
+            if self.metrics is not None:
+                self.metrics.request(info.get("flow") or NO_FLOW, status)
+                cause = info.get("rejected") or _LIMITS.get(status)
+                if cause is not None:
+                    self.metrics.rejected(cause)
             if access_logger.isEnabledFor(logging.INFO):
                 _access_log(scope, status, info, started)
 
@@ -331,21 +375,28 @@ class App:
         try:
             origin = resolve(scope, self.settings)
         except BadRequest as exc:
+            info["rejected"] = "host"
             return PlainTextResponse(exc.message, exc.status)
         info["client"] = origin.client
         scope["state"][ORIGIN] = origin
         return None
 
     def _slash_redirect(self, scope: Scope) -> HTTPResponse | None:
-        """A redirect from ``/path/`` to ``/path`` (or back) when only the other is served,
-        to a URL built from the checked origin, never from a raw Host."""
+        """A redirect from ``/path/`` to ``/path`` (or back) when only the other is served.
+
+        The Location is a path (with ``root_path``), or built from ``base_url`` when that is
+        set: never from the request's Host, which a client writes.
+        """
         path = scope["path"]
         other = path[:-1] if path.endswith("/") else path + "/"
         if path == "/" or other not in self._paths:
             return None
-        base = self._base(scope)
+        if self.settings.base_url:
+            prefix = self.settings.base_url.rstrip("/")
+        else:
+            prefix = str(scope.get("root_path", "")).rstrip("/")
         query = bytes(scope.get("query_string", b"")).decode("utf-8")
-        return RedirectResponse(base + other + ("?" + query if query else ""), 307)
+        return RedirectResponse(prefix + other + ("?" + query if query else ""), 307)
 
     def _base(self, scope: Scope) -> str:
         return base_url(scope["state"][ORIGIN], scope, self.settings.base_url)
@@ -364,10 +415,14 @@ class App:
         for path, body in self._documents.items():
             paths[path] = self._document(body)
         paths[settings.events_path] = self._events
+        if self.metrics is not None:
+            paths[settings.metrics_path] = self._metrics
         self._paths = paths
         # Starlette answers the rest: the health check, and 404 for unknown paths (its own
         # slash redirects would build Location from the raw Host: off).
-        app = Starlette(routes=[Route("/healthz", _healthz, methods=["GET"])])
+        app = Starlette(
+            routes=[Route("/healthz", self._healthz, methods=["GET"])], lifespan=self._lifespan
+        )
         app.router.redirect_slashes = False
         return app
 
@@ -426,6 +481,7 @@ class App:
                 exc.reason,
                 printable(info.get("call") or "-"),
             )
+            info["rejected"] = "token"
             return PlainTextResponse(f"forbidden: {exc.reason}", 403)
 
     def _route(self, params: CallParams) -> Flow | None:
@@ -461,23 +517,30 @@ class App:
     async def _answer(self, request: Request, flow: Flow, params: CallParams, state: Any) -> bytes:
         values = params.values
         call_uuid = values.get("call")
-        carried_key = values.pop(SESSION_PARAM, None) or None  # an empty one is none
-        # The session is keyed by the call uuid; a request without one (the initial GET has
-        # only from/to) gets a random key, made only when a link or the session needs it.
-        session_key = carried_key or call_uuid
-        session = self.store.load(session_key) if session_key is not None else {}
+        numbers = self._numbers(values)
+        # Session keys are callflow's: random, carried in links as a token signed and bound
+        # to the call (its uuid, else its numbers). A key the caller made up, or one issued
+        # for another call, opens nothing; the call uuid alone never names a session.
+        key = self._session_key(values.pop(SESSION_PARAM, None), call_uuid, numbers)
+        session: dict[str, Any] | None = {}
+        store_error: SessionStoreError | None = None
+        if key is not None:
+            try:
+                session = await self.store.load(key)
+                self._store_recovered()
+            except SessionStoreError as exc:
+                session, store_error = None, exc  # only a flow that touches it fails
         had_session = bool(session)
-        new_key: list[str] = []
+        made: list[str] = []  # the session token of this request, made when first needed
 
-        def carried() -> str | None:
-            if carried_key is not None or call_uuid is None:
-                if carried_key is None and not new_key:
-                    new_key.append(secrets.token_urlsafe(16))
-                return carried_key or new_key[0]
-            return None
+        def session_token() -> str:
+            if not made:
+                nonlocal key
+                key = key or secrets.token_urlsafe(16)
+                made.append(self.sessions.sign({"k": key}, SESSION_SCOPE, call_uuid, numbers))
+            return made[0]
 
         base = self._base(request.scope)
-        numbers = self._numbers(values) if call_uuid is None else None
 
         def url_for(name: str, *, state: Any = None, **query: str | int) -> str:
             target = self._by_name.get(name)
@@ -489,7 +552,7 @@ class App:
                 pairs[FLOW_PARAM] = target.name
             if state is not None:
                 pairs[STATE_PARAM] = self.signer.sign(state, target.path, call_uuid, numbers)
-            link = self._link_query(carried())
+            link = self._link_query(session_token())
             query_text = "&".join(part for part in (urlencode(pairs), link) if part)
             return base + target.path + ("?" + query_text if query_text else "")
 
@@ -499,21 +562,72 @@ class App:
             region=self.settings.default_region,
             state=state,
             session=session,
+            session_error=store_error,
             flow=flow.name,
             request=request,
             url_for=url_for,
             render_template=render_template,
         )
-        body = await self._run(flow, call)
-        key = session_key or (carried() if call.session or new_key else None)
-        if call.session and key is not None:
-            self.store.save(key, call.session, self.settings.session_ttl_s)
-        elif had_session and key is not None:  # the flow cleared it
-            self.store.delete(key)
-        link_key = carried() if (new_key or carried_key or call.session) else None
-        return absolutize(body, base, self._link_query(link_key))
+        info: dict[str, str] = request.scope["state"]["callflow"]
+        body = await self._run(flow, call, info)
+        written = call._session  # without the error a broken store raises on access
+        if store_error is None and "fallback" not in info:
+            try:
+                if written:
+                    if key is None:
+                        key = secrets.token_urlsafe(16)
+                    await self.store.save(key, written, self.settings.session_ttl_s)
+                    self._store_recovered()
+                elif had_session and key is not None:  # the flow cleared it
+                    await self.store.delete(key)
+                    self._store_recovered()
+            except SessionTooLarge as exc:
+                logger.error("flow %r: %s; fallback sent", flow.name, exc)
+                return self._fallback("error", info)
+            except SessionStoreError as exc:
+                self._store_failed(flow.name, exc)
+                return self._fallback("error", info)
+        link = session_token() if (made or had_session or written) else None
+        return absolutize(body, base, self._link_query(None), self._link_query(link))
 
-    async def _run(self, flow: Flow, call: CallContext) -> bytes:
+    def _fallback(self, cause: str, info: dict[str, str]) -> bytes:
+        """The fallback document, recorded as sent for ``cause`` (error, timeout, invalid)."""
+        info["fallback"] = cause
+        if self.metrics is not None:
+            self.metrics.fallback(cause)
+        return self.fallback_body
+
+    def _session_key(
+        self, token: str | None, call_uuid: str | None, numbers: tuple[str | None, str | None]
+    ) -> str | None:
+        """The session key a ``cf_session`` token carries, if callflow issued it for this
+        call; a token it did not issue (or issued for another call) opens no session."""
+        if not token:
+            return None
+        try:
+            payload = self.sessions.verify(token, SESSION_SCOPE, call_uuid, numbers)
+        except InvalidState as exc:
+            logger.warning(
+                "ignored a cf_session token: %s (call %s)", exc.reason, printable(call_uuid or "-")
+            )
+            return None
+        key = payload.get("k") if isinstance(payload, dict) else None
+        return key if isinstance(key, str) and key else None
+
+    def _store_failed(self, flow: str, exc: SessionStoreError) -> None:
+        """One error line per outage burst, not one per request."""
+        if self.metrics is not None:
+            self.metrics.store_error()
+        if not self._store_down:
+            self._store_down = True
+            logger.error("session store failed (flow %r): %s; fallback sent", flow, exc)
+
+    def _store_recovered(self) -> None:
+        if self._store_down:
+            self._store_down = False
+            logger.warning("session store is reachable again")
+
+    async def _run(self, flow: Flow, call: CallContext, info: dict[str, str]) -> bytes:
         """Run ``flow`` within the timeout; any failure gives the fallback document."""
         timeout = self.settings.flow_timeout_ms / 1000
         uuid = printable(call.uuid or "-")
@@ -521,6 +635,8 @@ class App:
         started = loop.time()
         try:
             result, timed_out = await _call(flow.function, call, timeout, self.threads)
+            if self.metrics is not None:
+                self.metrics.flow_duration(flow.name, loop.time() - started)
             if isinstance(result, Response):
                 body = render(result)
             elif isinstance(result, Rendered):
@@ -540,9 +656,12 @@ class App:
                     self.settings.flow_timeout_ms,
                     uuid,
                 )
-                return self.fallback_body
+                return self._fallback("timeout", info)
         except BadRequest:
             raise
+        except SessionStoreError as exc:
+            self._store_failed(flow.name, exc)
+            return self._fallback("error", info)
         except (InvalidDocument, TemplateError) as exc:
             logger.error(
                 "flow %r returned an invalid document (call %s): %s; fallback sent",
@@ -550,10 +669,10 @@ class App:
                 uuid,
                 exc,
             )
-            return self.fallback_body
+            return self._fallback("invalid", info)
         except Exception:
             logger.exception("flow %r raised (call %s): fallback sent", flow.name, uuid)
-            return self.fallback_body
+            return self._fallback("error", info)
         except asyncio.CancelledError:
             raise
         if self.settings.validating and isinstance(result, Response) and body not in self._valid:
@@ -572,7 +691,7 @@ class App:
                     uuid,
                     shown,
                 )
-                return self.fallback_body
+                return self._fallback("invalid", info)
         return body
 
     def _document(self, body: bytes) -> Endpoint:
@@ -591,6 +710,7 @@ class App:
         rejection = check_access(request, self.settings, origin.client)
         if rejection is None:
             return None
+        request.scope["state"]["callflow"]["rejected"] = "access"
         return PlainTextResponse(rejection.message, rejection.status, dict(rejection.headers))
 
     def _link_query(self, session_key: str | None) -> str:
@@ -601,6 +721,35 @@ class App:
         if self.settings.access_key is not None:
             pairs[self.settings.access_key_param] = self.settings.access_key
         return urlencode(pairs)
+
+    async def _metrics(self, request: Request) -> HTTPResponse | None:
+        """Prometheus metrics, behind the same access control as the webhook."""
+        refused = self._refused(request)
+        if refused is not None or self.metrics is None:
+            return refused
+        body, content_type = self.metrics.exposition()
+        return HTTPResponse(body, headers={"content-type": content_type})
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        """At shutdown, close the session store (a Redis client is bound to this loop)."""
+        try:
+            yield
+        finally:
+            await self.store.close()
+
+    async def _healthz(self, request: Request) -> HTTPResponse:
+        """``{"status": "ok"}``, or ``"degraded"`` when the session store does not answer:
+        flows that use the session then get the fallback document, the others still work.
+        Always 200: with a shared store down, taking every server out would end every call.
+        """
+        try:
+            reachable = await asyncio.wait_for(self.store.ping(), HEALTH_TIMEOUT_S)
+        except (TimeoutError, SessionStoreError):
+            reachable = False
+        store = "ok" if reachable else "unreachable"
+        status = "ok" if reachable else "degraded"
+        return JSONResponse({"status": status, "session_store": store})
 
     # -- events ----------------------------------------------------------------------------
 
@@ -736,7 +885,3 @@ async def _call(
 
 def _xml(body: bytes) -> HTTPResponse:
     return HTTPResponse(body, media_type=XML)
-
-
-async def _healthz(request: Request) -> HTTPResponse:
-    return PlainTextResponse("ok")

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
+import phonenumbers
+
 from .exceptions import ConfigurationError
 
 Mode = Literal["development", "production"]
@@ -142,6 +144,11 @@ class Settings:
                 f"body_timeout must be a number of seconds > 0 (got {timeout!r})"
             )
         _check_time_zone(self.time_zone)
+        if self.default_region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ConfigurationError(
+                f"default_region must be a two-letter region known to libphonenumber, such as "
+                f"US or GB (got {self.default_region!r})"
+            )
         self._check_secrets()
         for path in (self.webhook_path, self.events_path, self.metrics_path):
             if not path.startswith("/"):

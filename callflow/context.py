@@ -132,6 +132,7 @@ class CallContext:
         region: str = "US",
         state: Any = None,
         session: dict[str, Any] | None = None,
+        session_error: Exception | None = None,
         flow: str = "",
         request: Request | None = None,
         url_for: Callable[..., str] | None = None,
@@ -159,11 +160,29 @@ class CallContext:
         }
         self.call_object: dict[str, Any] | None = params.call_object
         self.state: Any = state
-        self.session: dict[str, Any] = {} if session is None else session
+        self._session: dict[str, Any] = {} if session is None else session
+        self._session_error = session_error
         self.flow = flow
         self.request = request
         self._url_for = url_for
         self._render_template = render_template
+
+    @property
+    def session(self) -> dict[str, Any]:
+        """A dict kept between the steps of this call (JSON values, saved after the flow).
+
+        Raises :class:`~callflow.SessionStoreError` when the session store could not be read:
+        the flow then gets the fallback document (flows that never touch it are unaffected).
+        """
+        if self._session_error is not None:
+            raise self._session_error
+        return self._session
+
+    @session.setter
+    def session(self, value: dict[str, Any]) -> None:
+        if self._session_error is not None:
+            raise self._session_error
+        self._session = value
 
     @property
     def called(self) -> str | None:

@@ -10,6 +10,8 @@ Every error derives from :class:`CallflowError` and also from the builtin it res
     ├── RegistrationError(ValueError)      a duplicate or malformed flow registration
     ├── ConfigurationError(ValueError)     settings the server cannot start with
     ├── TemplateError(ValueError)          a template that is missing or renders invalid XML
+    ├── SessionTooLarge(ValueError)        a session whose JSON is over max_session_bytes
+    ├── SessionStoreError(RuntimeError)    a session store that failed (Redis down, ...)
     └── UsageError                         a bad command line or unreadable input (exit 2)
 """
 
@@ -72,6 +74,30 @@ class ConfigurationError(CallflowError, ValueError):
 
 class TemplateError(CallflowError, ValueError):
     """A template that is missing, fails to render, or renders an invalid document."""
+
+
+class SessionTooLarge(CallflowError, ValueError):
+    """A session whose JSON encoding is longer than ``max_session_bytes``; nothing was stored."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(f"session is {size} bytes, more than max_session_bytes={limit}")
+
+
+class SessionStoreError(CallflowError, RuntimeError):
+    """A session store that could not do an operation (its server is down, say).
+
+    ``store`` names the store without its password; the lower-level error is ``__cause__``.
+    """
+
+    def __init__(self, store: str, operation: str, reason: str, key: str | None = None) -> None:
+        self.store = store
+        self.operation = operation
+        self.reason = reason
+        self.key = key
+        what = operation if key is None else f"{operation} {key!r}"
+        super().__init__(f"session store {store} could not {what}: {reason}")
 
 
 class UsageError(CallflowError):

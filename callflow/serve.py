@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
 import logging
 import os
+import secrets
+import shutil
 import sys
+import tempfile
 from typing import Any
 
 from .exceptions import UsageError
-from .logs import configure
+from .logs import configure, logging_config
+from .metrics import MULTIPROC_DIR
 from .protocol import BoundedHttpToolsProtocol
+from .sessions import MemoryStore
 
 DEFAULT_APP = "flows:app"
 """The repository's demo flows, so ``callflow serve`` works out of the box."""
@@ -69,11 +75,23 @@ def run(args: argparse.Namespace, out: object, stdin: object) -> int:
         raise UsageError(f"CALLFLOW_LOG_FORMAT must be text or json, not {log_format!r}")
     level = getattr(logging, args.log_level.upper())
     configure(level, log_format)
+    one_process = not args.reload and (args.workers is None or args.workers == 1)
+    several = args.workers is not None and args.workers > 1
+    if not one_process:
+        _share_development_secret()
+    if several:
+        _share_metrics()
     app = _load(args.app)
+    if several and isinstance(getattr(app, "store", None), MemoryStore):
+        raise UsageError(
+            f"--workers {args.workers} with the in-memory session store: a session written "
+            "by one worker would be missing on the others; set CALLFLOW_SESSION_URL="
+            "redis://HOST:6379/0 (or pass App(store=...) a shared store)"
+        )
     wanted = getattr(getattr(app, "settings", None), "log_format", log_format)
     if args.log_format is None and wanted != log_format:
-        configure(level, wanted)  # the App's own log_format= setting
-    one_process = not args.reload and (args.workers is None or args.workers == 1)
+        log_format = wanted  # the App's own log_format= setting
+        configure(level, log_format)
     uvicorn.run(
         app if one_process else args.app,
         host=args.host,
@@ -84,9 +102,36 @@ def run(args: argparse.Namespace, out: object, stdin: object) -> int:
         proxy_headers=False,  # callflow's trusted_proxies decides, nobody before it
         server_header=False,
         access_log=False,  # callflow logs one structured line per request itself
-        log_config=None,
+        # Applied again in each worker process, so every worker logs as one does.
+        log_config=logging_config(level, log_format),
+        log_level=level,
     )
     return 0
+
+
+def _share_development_secret() -> None:
+    """With several processes (``--workers``, ``--reload``) and no ``CALLFLOW_SECRET``, make
+    one development secret for all of them: a state token or session signed by one worker
+    must verify on every other. Production mode still refuses to start without a secret."""
+    if os.environ.get("CALLFLOW_SECRET"):
+        return
+    if os.environ.get("CALLFLOW_MODE", "development") == "production":
+        return  # App() refuses with its own one-line message
+    os.environ["CALLFLOW_SECRET"] = secrets.token_urlsafe(32)
+    logging.getLogger("callflow").warning(
+        "no CALLFLOW_SECRET set: the worker processes share a temporary secret (development "
+        "mode); state tokens will not survive a restart"
+    )
+
+
+def _share_metrics() -> None:
+    """Prometheus counts of every worker go to one fresh directory (prometheus-client's
+    multiprocess mode), so ``/metrics`` on any worker reports them all."""
+    if os.environ.get(MULTIPROC_DIR):
+        return  # the operator's own directory (they empty it at each start)
+    directory = tempfile.mkdtemp(prefix="callflow-metrics-")
+    os.environ[MULTIPROC_DIR] = directory
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
 
 
 def _load(spec: str) -> Any:

@@ -41,10 +41,18 @@ class StateSigner:
     breaking calls in progress.
     """
 
-    def __init__(self, secret: str, old_secrets: Sequence[str] = (), max_age_s: int = 3600):
-        # itsdangerous signs with the last key and verifies with any of them.
+    def __init__(
+        self,
+        secret: str,
+        old_secrets: Sequence[str] = (),
+        max_age_s: int = 3600,
+        *,
+        salt: str = "callflow.state",
+    ):
+        # itsdangerous signs with the last key and verifies with any of them; the salt keeps
+        # tokens of one purpose (state, sessions) from passing for another.
         self._serializer = URLSafeTimedSerializer(
-            [*old_secrets, secret], salt="callflow.state", signer=_CachedKeySigner
+            [*old_secrets, secret], salt=salt, signer=_CachedKeySigner
         )
         self.max_age_s = max_age_s
 

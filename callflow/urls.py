@@ -15,6 +15,7 @@ from .security import in_networks
 # a value is always escaped, so the '<' before ` url="/` starts that tag, and text content
 # never holds a raw '<'.
 _URL_ELEMENTS = (b"<Gather ", b"<Callback ", b"<Curl ", b"<Play ")
+_LINK_ELEMENTS = (b"<Gather ", b"<Callback ")
 _URL_MARK = b' url="/'
 _PLAY_TEXT = re.compile(rb"(<Play\b[^>]*>)(/[^<]*)<")
 
@@ -41,16 +42,19 @@ def base_url(request: Request, configured: str | None, trusted: Sequence[Network
     return f"{scheme}://{host}{root}"
 
 
-def absolutize(body: bytes, base: str, query: str = "") -> bytes:
+def absolutize(body: bytes, base: str, query: str = "", link_query: str | None = None) -> bytes:
     """Prefix every path-only URL (``/next``) of a rendered document with ``base``, and
-    append ``query`` (URL-encoded: an access key, a session) to it: such URLs point back at
-    the app, and Opentact's request must pass the same checks."""
+    append ``query`` (URL-encoded: an access key) to it: such URLs point back at the app, and
+    Opentact's request must pass the same checks. The URLs that fetch the next document
+    (``Gather url``, ``Callback url``) get ``link_query`` instead (default ``query``): the
+    session token travels there, not to media or ``Curl`` requests."""
     if _URL_MARK not in body and b"<Play" not in body:
         return body
-    key = (body, base, query)
+    links = query if link_query is None else link_query
+    key = (body, base, query, links)
     cached = _ABSOLUTE.get(key)
     if cached is None:
-        cached = _absolutize(body, base, query)
+        cached = _absolutize(body, base, query, links)
         if len(_ABSOLUTE) >= _ABSOLUTE_SIZE:
             _ABSOLUTE.pop(next(iter(_ABSOLUTE)))
         _ABSOLUTE[key] = cached
@@ -58,16 +62,18 @@ def absolutize(body: bytes, base: str, query: str = "") -> bytes:
 
 
 # Flows mostly return the same documents: remember the last results (oldest out first).
-_ABSOLUTE: dict[tuple[bytes, str, str], bytes] = {}
+_ABSOLUTE: dict[tuple[bytes, str, str, str], bytes] = {}
 _ABSOLUTE_SIZE = 128
 
 
-def _absolutize(body: bytes, base: str, query: str) -> bytes:
+def _absolutize(body: bytes, base: str, query: str, links: str) -> bytes:
     has_attribute = _URL_MARK in body
     if not has_attribute and b"<Play>/" not in body and b"<Play " not in body:
         return body
     if has_attribute:
         prefix = escape_attribute(base).encode()
+        plain = escape_attribute(query).encode()
+        linked = escape_attribute(links).encode()
         parts: list[bytes] = []
         done = 0
         found = body.find(_URL_MARK)
@@ -76,7 +82,8 @@ def _absolutize(body: bytes, base: str, query: str) -> bytes:
             if body.startswith(_URL_ELEMENTS, tag_start):
                 start = found + len(_URL_MARK) - 1  # the '/'
                 end = body.index(b'"', start)
-                url = _with_query(body[start:end], escape_attribute(query).encode())
+                extra = linked if body.startswith(_LINK_ELEMENTS, tag_start) else plain
+                url = _with_query(body[start:end], extra)
                 parts += (body[done:start], prefix, url)
                 done = end
             found = body.find(_URL_MARK, found + 1)

@@ -28,7 +28,6 @@ from callflow import (
     Error,
     Gather,
     Hangup,
-    MemoryStore,
     Play,
     RegistrationError,
     Response,
@@ -222,8 +221,12 @@ def test_settings_and_keyword_options_cannot_be_mixed() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        pytest.param({"flow_timeout_ms": 0}, "flow_timeout_ms must be > 0", id="timeout"),
-        pytest.param({"max_body_bytes": 0}, "max_body_bytes must be > 0", id="body-limit"),
+        pytest.param(
+            {"flow_timeout_ms": 0}, "flow_timeout_ms must be an integer > 0", id="timeout"
+        ),
+        pytest.param(
+            {"max_body_bytes": 0}, "max_body_bytes must be an integer > 0", id="body-limit"
+        ),
         pytest.param({"webhook_path": "flow"}, "paths must start with '/'", id="webhook-path"),
         pytest.param({"base_url": "ivr.example.com"}, "base_url must be an http", id="base-url"),
         pytest.param({"mode": "staging"}, "mode must be development or production", id="mode"),
@@ -470,7 +473,7 @@ def test_an_unknown_path_gets_404(client_for: ClientFactory) -> None:
 def test_healthz(client_for: ClientFactory) -> None:
     reply = client_for(App(secret="test-secret")).get("/healthz")
     assert reply.status_code == 200
-    assert reply.text == "ok"
+    assert reply.json() == {"status": "ok", "session_store": "ok"}
 
 
 # -- malformed requests ------------------------------------------------------------------------
@@ -920,7 +923,7 @@ def test_url_for_builds_an_absolute_url_from_the_request_host(
     assert query["lang"] == ["fr"]
     assert query["n"] == ["2"]
     assert "cf_state" in query
-    assert "cf_session" not in query  # the call uuid keys the session
+    assert "cf_session" in query  # the session travels signed, never keyed by the uuid
 
 
 def test_url_for_uses_the_configured_base_url(
@@ -1006,89 +1009,6 @@ def test_path_only_urls_in_returned_documents_are_made_absolute(
     assert callback.get("url") == "http://testserver/next"
 
 
-def session_links_app() -> App:
-    """``/`` keeps a session when asked (``?keep=1``) and links back by path and by name."""
-    app = App(secret="test-secret")
-
-    @app.flow("/", name="start")
-    def start(call: CallContext) -> Response:
-        if call.meta.get("keep"):
-            call.session["seen"] = True
-        return Response(Play("/media/hello.mp3"), Callback(url="/next?x=1"))
-
-    @app.flow("/next", name="next")
-    def after(call: CallContext) -> Response:
-        return Response(Say(f"seen {call.session.get('seen')}"), Hangup())
-
-    return app
-
-
-def test_a_new_session_without_a_call_uuid_travels_on_path_only_urls(
-    client_for: ClientFactory, xml_reply: XmlReply
-) -> None:
-    client = client_for(session_links_app())
-    root = xml_reply(client.get("/?keep=1"))
-    callback = root.find("Callback")
-    assert callback is not None
-    url = str(callback.get("url"))
-    (session,) = query_of(url)["cf_session"]
-    assert len(session) >= 16
-    assert url == f"http://testserver/next?x=1&cf_session={session}"
-    assert [play.text for play in root.iter("Play")] == [
-        f"http://testserver/media/hello.mp3?cf_session={session}"
-    ]
-    assert said(xml_reply(client.get(url))) == ["seen True"]
-
-
-def test_an_empty_cf_session_gets_a_new_session_key(
-    client_for: ClientFactory, xml_reply: XmlReply
-) -> None:
-    root = xml_reply(client_for(session_links_app()).get("/?cf_session=&keep=1"))
-    callback = root.find("Callback")
-    assert callback is not None
-    (session,) = query_of(str(callback.get("url")))["cf_session"]
-    assert len(session) >= 16
-
-
-def test_url_for_with_an_empty_cf_session_makes_a_new_session_key(
-    client_for: ClientFactory, xml_reply: XmlReply
-) -> None:
-    app = App(secret="test-secret")
-
-    @app.flow("/", name="start")
-    def start(call: CallContext) -> Response:
-        return Response(Callback(url=call.url_for("start")))
-
-    root = xml_reply(client_for(app).get("/?cf_session="))
-    assert hangup_tag(root) != FALLBACK_TAG
-    callback = root.find("Callback")
-    assert callback is not None
-    (session,) = query_of(str(callback.get("url")))["cf_session"]
-    assert len(session) >= 16
-
-
-@pytest.mark.parametrize(
-    ("query", "carried"),
-    [
-        pytest.param("", None, id="no-session-no-key"),
-        pytest.param("call=c-1&keep=1", None, id="the-uuid-keys-the-session"),
-        pytest.param("cf_session=s-1", "s-1", id="a-carried-key-goes-on"),
-        pytest.param("cf_session=s-1&call=c-1", "s-1", id="a-carried-key-wins-over-the-uuid"),
-    ],
-)
-def test_path_only_urls_carry_a_session_key_only_when_one_is_needed(
-    client_for: ClientFactory, xml_reply: XmlReply, query: str, carried: str | None
-) -> None:
-    root = xml_reply(client_for(session_links_app()).get(f"/?{query}"))
-    callback = root.find("Callback")
-    assert callback is not None
-    suffix = "" if carried is None else f"cf_session={carried}"
-    assert callback.get("url") == "http://testserver/next?x=1" + ("&" + suffix if suffix else "")
-    assert [play.text for play in root.iter("Play")] == [
-        "http://testserver/media/hello.mp3" + ("?" + suffix if suffix else "")
-    ]
-
-
 def test_text_that_looks_like_a_url_is_left_alone(
     client_for: ClientFactory, xml_reply: XmlReply
 ) -> None:
@@ -1130,146 +1050,6 @@ def test_path_only_urls_in_xml_text_are_made_absolute(
     element = xml_reply(client_for(app).get("/")).find(xpath)
     assert element is not None
     assert element.get("url") == "http://testserver/next"
-
-
-# -- sessions ----------------------------------------------------------------------------------
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def counting_app(store: MemoryStore, **options: Any) -> App:
-    app = App(secret="test-secret", store=store, **options)
-
-    @app.flow("/")
-    def start(call: CallContext) -> Response:
-        call.session["visits"] = call.session.get("visits", 0) + 1
-        return Response(
-            Say(f"visit {call.session['visits']}"),
-            Callback(url=call.url_for("again")),
-        )
-
-    @app.flow("/again")
-    def again(call: CallContext) -> Response:
-        if call.digits == "0":
-            call.session.clear()
-        else:
-            call.session["visits"] = call.session.get("visits", 0) + 1
-        return Response(Say(f"visit {call.session.get('visits')}"), Hangup())
-
-    return app
-
-
-def test_the_session_is_kept_between_steps_of_a_call(
-    client_for: ClientFactory, xml_reply: XmlReply
-) -> None:
-    store = MemoryStore()
-    client = client_for(counting_app(store))
-    assert said(xml_reply(client.get("/", params={"call": "c-1"}))) == ["visit 1"]
-    assert said(xml_reply(client.get("/again", params={"call": "c-1"}))) == ["visit 2"]
-    assert said(xml_reply(client.get("/again", params={"call": "c-2"}))) == ["visit 1"]
-    assert said(xml_reply(client.get("/again", params={"call": "c-1"}))) == ["visit 3"]
-    assert store.load("c-1") == {"visits": 3}
-    assert len(store) == 2
-
-
-def test_the_session_expires_after_its_ttl(client_for: ClientFactory, xml_reply: XmlReply) -> None:
-    clock = Clock()
-    store = MemoryStore(clock=clock)
-    client = client_for(counting_app(store, session_ttl_s=60))
-    assert said(xml_reply(client.get("/", params={"call": "c-1"}))) == ["visit 1"]
-    clock.now += 59
-    assert said(xml_reply(client.get("/again", params={"call": "c-1"}))) == ["visit 2"]
-    clock.now += 61
-    assert said(xml_reply(client.get("/again", params={"call": "c-1"}))) == ["visit 1"]
-
-
-def test_without_a_call_uuid_the_session_travels_in_the_url(
-    client_for: ClientFactory, xml_reply: XmlReply
-) -> None:
-    client = client_for(counting_app(MemoryStore()))
-    root = xml_reply(client.get("/"))
-    callback = root.find("Callback")
-    assert callback is not None
-    url = str(callback.get("url"))
-    assert len(query_of(url)["cf_session"][0]) >= 16
-    assert said(xml_reply(client.get(url))) == ["visit 2"]
-    # Another call starting without a uuid gets a session of its own.
-    assert said(xml_reply(client.get("/"))) == ["visit 1"]
-
-
-def test_cf_session_is_not_part_of_meta(client_for: ClientFactory, xml_reply: XmlReply) -> None:
-    app = App(secret="test-secret")
-
-    @app.flow("/")
-    def show(call: CallContext) -> Response:
-        return Response(Say(f"meta {sorted(call.meta)}"), Hangup())
-
-    root = xml_reply(client_for(app).get("/?cf_session=abc&lang=fr"))
-    assert said(root) == ["meta ['lang']"]
-
-
-def test_a_session_cleared_by_the_flow_stays_cleared(
-    client_for: ClientFactory, xml_reply: XmlReply
-) -> None:
-    store = MemoryStore()
-    client = client_for(counting_app(store))
-    xml_reply(client.get("/", params={"call": "c-1"}))
-    assert said(xml_reply(client.get("/again", params={"call": "c-1", "dtmf": "0"}))) == [
-        "visit None"
-    ]
-    assert store.load("c-1") == {}
-
-
-def test_memory_store_load_save_delete() -> None:
-    clock = Clock()
-    store = MemoryStore(clock=clock)
-    assert store.load("k") == {}
-    data = {"a": 1}
-    store.save("k", data, ttl_s=10)
-    data["a"] = 2  # the store keeps a copy
-    loaded = store.load("k")
-    assert loaded == {"a": 1}
-    loaded["b"] = 3  # and hands out copies
-    assert store.load("k") == {"a": 1}
-    store.delete("k")
-    store.delete("k")
-    assert store.load("k") == {}
-    assert len(store) == 0
-
-
-def test_memory_store_expiry_is_exact() -> None:
-    clock = Clock()
-    store = MemoryStore(clock=clock)
-    store.save("k", {"a": 1}, ttl_s=10)
-    clock.now += 9.999
-    assert store.load("k") == {"a": 1}
-    clock.now += 0.001
-    assert store.load("k") == {}
-    assert len(store) == 0
-
-
-def test_memory_store_evicts_expired_then_oldest_entries_when_full() -> None:
-    clock = Clock()
-    store = MemoryStore(clock=clock, max_entries=3)
-    store.save("short", {}, ttl_s=1)
-    store.save("old", {}, ttl_s=100)
-    store.save("mid", {}, ttl_s=100)
-    clock.now += 5
-    store.save("new", {"n": 1}, ttl_s=100)  # evicts the expired entry
-    assert len(store) == 3
-    assert store.load("old") == {}
-    store.save("newer", {"n": 2}, ttl_s=100)  # none expired: evicts the oldest
-    assert len(store) == 3
-    assert store.load("old") == {}
-    assert store.load("newer") == {"n": 2}
-    store.save("newer", {"n": 3}, ttl_s=100)  # an update never evicts
-    assert len(store) == 3
 
 
 # -- hosted documents --------------------------------------------------------------------------

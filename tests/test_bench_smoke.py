@@ -22,7 +22,16 @@ def test_every_benchmark_runs_quickly(tmp_path: Path) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     results = json.loads(out.read_text())
-    assert set(results) >= {"render", "validate", "http", "protocol", "simulator", "memory"}
+    assert set(results) >= {
+        "render",
+        "validate",
+        "http",
+        "protocol",
+        "scale",
+        "simulator",
+        "memory",
+    }
+    assert all(pair["errors"] == 0 for pair in results["scale"].values())
     assert results["protocol"]["summary"]["errors"] == 0
     for document in ("small", "ivr", "large"):
         names = [figure["name"] for figure in results["render"][document]]

@@ -3,12 +3,14 @@ against a real ``callflow serve flows:app`` on a loopback port."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from itsdangerous import URLSafeTimedSerializer
 from starlette.testclient import TestClient
 
 from callflow.simulator import DialScript, Simulator
@@ -206,9 +208,12 @@ def test_open_during_business_hours(target: object, at: datetime) -> None:
 def test_account_number_is_kept_in_the_session() -> None:
     trace = call(demo_app, keys=["2", "123456#"])
     gather = trace.requests[-1]
-    # Every round trip carries the call uuid (D9): it keys the session, no cf_session needed.
-    assert "cf_session" not in dict(parse_qsl(urlsplit(gather.url).query))
-    assert demo_app.store.load(gather.params["call"])["account"] == "123456"
+    # The session travels as a token callflow signed for this call, never keyed by the uuid.
+    token = dict(parse_qsl(urlsplit(gather.url).query))["cf_session"]
+    secret = demo_app.settings.secret
+    assert secret is not None
+    payload = URLSafeTimedSerializer(secret, salt="callflow.session").loads(token)
+    assert asyncio.run(demo_app.store.load(payload["s"]["k"])) == {"account": "123456"}
 
 
 def test_tampered_state_is_rejected() -> None:

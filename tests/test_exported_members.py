@@ -47,6 +47,8 @@ PUBLIC = {
     "NestingError",
     "RegistrationError",
     "SchemaValidationError",
+    "SessionStoreError",
+    "SessionTooLarge",
     "TemplateError",
     # the call-control server
     "App",
@@ -56,9 +58,11 @@ PUBLIC = {
     "Event",
     "MemoryStore",
     "Rendered",
+    "RedisSessionStore",
     "Router",
     "SessionStore",
     "Settings",
+    "open_store",
     # rendering, validation, parsing
     "Finding",
     "Problem",
