@@ -67,6 +67,8 @@ SESSION_SCOPE = "(session)"
 """What a ``cf_session`` token is issued for (where a state token names a path)."""
 ORIGIN = "callflow.origin"
 """Key of the request's checked :class:`~callflow.forwarded.Origin` in ``scope["state"]``."""
+FALLBACK_HEADER = "x-callflow-fallback"
+"""Response header naming why the fallback document was sent: error, timeout or invalid."""
 HEALTH_TIMEOUT_S = 1.0
 """How long ``/healthz`` waits for the session store."""
 CLIENT_CLOSED = 499
@@ -467,7 +469,13 @@ class App:
                     return _xml(self.not_in_service_body)
                 info["flow"] = flow.name
             state = self._state(params, request)
-            return _xml(await self._answer(request, flow, params, state))
+            body = await self._answer(request, flow, params, state)
+            cause = info.get("fallback")
+            if cause is not None:
+                # Opentact ignores it; the simulator and callflow.testing read it, so a call
+                # that got the fallback document never passes for one that ran as written.
+                return HTTPResponse(body, media_type=XML, headers={FALLBACK_HEADER: cause})
+            return _xml(body)
         except ClientGone:
             return None
         except BadRequest as exc:

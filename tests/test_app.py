@@ -1276,3 +1276,43 @@ def test_each_distinct_outgoing_document_is_checked_once(
         xml_reply(client.get(f"/?name={name}"))
     assert len(checked) == 2  # one per distinct document
     assert len(set(checked)) == 2
+
+
+# -- the fallback is marked ---------------------------------------------------------------------
+
+
+def _raising(call: CallContext) -> Response:
+    raise RuntimeError("the CRM is down")
+
+
+def _slow(call: CallContext) -> Response:
+    time.sleep(0.5)
+    return Response(Hangup())
+
+
+def _invalid(call: CallContext) -> str:
+    return "<Response><Gather><Hangup/></Gather></Response>"
+
+
+@pytest.mark.parametrize(
+    ("flow", "cause"),
+    [
+        pytest.param(_raising, "error", id="raised"),
+        pytest.param(_slow, "timeout", id="timed-out"),
+        pytest.param(_invalid, "invalid", id="invalid-output"),
+    ],
+)
+def test_a_fallback_reply_names_its_cause_in_a_header(
+    client_for: ClientFactory, xml_reply: XmlReply, flow: Any, cause: str
+) -> None:
+    app = App(secret="test-secret", flow_timeout_ms=100)
+    app.flow("/")(flow)
+    reply = client_for(app).get("/")
+    assert hangup_tag(xml_reply(reply)) == FALLBACK_TAG
+    assert reply.headers["x-callflow-fallback"] == cause
+
+
+def test_a_reply_that_ran_as_written_has_no_fallback_header(client_for: ClientFactory) -> None:
+    app = App(secret="test-secret")
+    app.flow("/")(hello)
+    assert "x-callflow-fallback" not in client_for(app).get("/").headers
