@@ -212,7 +212,7 @@ class App:
         old = self.settings.old_secrets
         self.signer = StateSigner(secret_key, old, self.settings.state_ttl_s)
         self.sessions = StateSigner(
-            secret_key, old, self.settings.session_ttl_s, salt="callflow.session"
+            secret_key, old, self.settings.session_ttl_s, salt="callflow.session", kind="session"
         )
         self._store_down = False
         self.threads = FlowThreads(self.settings.sync_flow_threads)

@@ -48,6 +48,7 @@ class StateSigner:
         max_age_s: int = 3600,
         *,
         salt: str = "callflow.state",
+        kind: str = "state",
     ):
         # itsdangerous signs with the last key and verifies with any of them; the salt keeps
         # tokens of one purpose (state, sessions) from passing for another.
@@ -55,6 +56,8 @@ class StateSigner:
             [*old_secrets, secret], salt=salt, signer=_CachedKeySigner
         )
         self.max_age_s = max_age_s
+        self.kind = kind
+        """What the tokens carry (``state``, ``session``), as reasons name it."""
 
     def sign(
         self,
@@ -88,13 +91,13 @@ class StateSigner:
         try:
             payload = self._serializer.loads(token, max_age=self.max_age_s)
         except SignatureExpired as exc:
-            raise InvalidState("state token expired") from exc
+            raise InvalidState(f"{self.kind} token expired") from exc
         except BadSignature as exc:
-            raise InvalidState("state token signature is invalid") from exc
+            raise InvalidState(f"{self.kind} token signature is invalid") from exc
         if not isinstance(payload, dict) or payload.get("p") != path:
-            raise InvalidState("state token was issued for another path")
+            raise InvalidState(f"{self.kind} token was issued for another path")
         if "c" in payload and payload["c"] != call:
-            raise InvalidState("state token was issued for another call")
+            raise InvalidState(f"{self.kind} token was issued for another call")
         if "n" in payload and payload["n"] != list(numbers or (None, None)):
-            raise InvalidState("state token was issued for another caller or called number")
+            raise InvalidState(f"{self.kind} token was issued for another caller or called number")
         return payload.get("s")
