@@ -15,12 +15,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# Serving needs the package alone; the test and bench stamps add their extras.
+$(VENV)/.installed-serve: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
 $(VENV)/.installed-%: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[$*]'
 	touch $@
 
 ## serve: set up and run the server on the default flows in flows/
-serve: $(VENV)/.installed-test
+serve: $(VENV)/.installed-serve
 	$(BIN)/callflow serve --host $(HOST) --port $(PORT)
 
 ## system-packages: install the Debian packages the tests need, when missing
