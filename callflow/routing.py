@@ -73,11 +73,12 @@ class Router:
     ``region`` is where flow numbers written without ``+`` are read (an App's own router
     uses its ``default_region``; give a standalone router the same one).
 
-    >>> router = Router()
-    >>> @router.flow("/menu")
-    ... def menu(call): ...
-    >>> [flow.name for flow in router.flows]
-    ['menu']
+    Examples:
+        >>> router = Router()
+        >>> @router.flow("/menu")
+        ... def menu(call): ...
+        >>> [flow.name for flow in router.flows]
+        ['menu']
     """
 
     def __init__(self, *, region: str = "US") -> None:
