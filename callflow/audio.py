@@ -119,7 +119,16 @@ class Pause(Element):
 
 
 class Tone(Element):
-    """Play a tone: frequencies ``hz``, cadence ``don``/``doff`` ms, ``volume`` dB <= 0 (D16)."""
+    """Play a tone: frequencies ``hz``, cadence ``don``/``doff`` ms, ``volume`` dB <= 0 (D16).
+
+    ``volume`` is any finite decimal <= 0, stored canonically: a whole number as an ``int``,
+    any other as a float written in fixed-point notation.
+
+    >>> Tone(volume=-12.5, hz=[350, 440])
+    Tone(volume=-12.5, hz=(350, 440))
+    >>> Tone(volume=-3.0).volume, Tone(volume=-0.0).volume
+    (-3, 0)
+    """
 
     __slots__ = ()
     xml_tag = "Tone"
@@ -136,7 +145,7 @@ class Tone(Element):
 
     tag: str | None
     loop: int | None
-    volume: int | None
+    volume: float | None
     don: int | None
     doff: int | None
     hz: tuple[int | float, ...] | None
@@ -148,7 +157,7 @@ class Tone(Element):
         *children: ToneChild,
         tag: str | None = None,
         loop: int | None = None,
-        volume: int | None = None,
+        volume: float | None = None,
         don: int | None = None,
         doff: int | None = None,
         hz: Sequence[int | float] | str | None = None,

@@ -40,7 +40,8 @@ class Hangup(Element):
 
 
 class Hold(Element):
-    """Put the call on hold for at most ``timeout`` ms (default and maximum 300000, D15)."""
+    """Put the call on hold for at most ``timeout`` ms, any int >= 1 (D15); Opentact's default
+    when it is absent is 300000, which is not a maximum (``Hold(timeout=600000)`` is valid)."""
 
     __slots__ = ()
     xml_tag = "Hold"

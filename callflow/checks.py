@@ -9,10 +9,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Final
 
 from .exceptions import InvalidAttributeError
 from .phone import DIAL_REGION, dial_text
+from .slot import Slot
 
 Checker = Callable[[str, str, object], object]
 
@@ -24,7 +26,14 @@ URL: Final = re.compile(r"(?:https?://[^\s/?#]+[^\s]*|/[^\s]*)")
 LANG: Final = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 TOKEN: Final = re.compile(r"[A-Za-z0-9_.:-]+")
 METHOD_TOKEN: Final = re.compile(r"[A-Z]+")
-META_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+META_NAME: Final = re.compile(
+    r"[^\x00-\x20\x7f-\xa0\u1680\u180e\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+"
+)
+"""A Meta name (§3.24): no whitespace (``str.isspace``: Unicode Zs, Zl, Zp) and no control
+character (Cc). The XSDs say ``[^\\p{Cc}\\p{Z}]+``; libxml2's Unicode tables still count
+U+180E (a space before Unicode 6.3) as Zs, so it is refused here too."""
+DECIMAL: Final = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+"""A decimal as the XSDs' ``volume`` pattern writes one: no exponent, ``+``, ``.5`` or ``5.``."""
 COUNTY: Final = re.compile(r"[A-Z][A-Z .'-]*")
 TIME_RANGE: Final = re.compile(
     r"([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9])"
@@ -34,7 +43,6 @@ SIP_TARGET: Final = re.compile(r"[^@\s:]+@[^@\s:]+(?::[0-9]{1,5})?")
 
 DAYS: Final = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 CALL_FIELDS: Final = ("from", "to", "tn", "direction", "state")
-HOLD_MAX_MS: Final = 300_000
 MAX_FREQUENCIES: Final = 64
 """Most frequencies a Tone may list (none of the docs' examples has more than 4)."""
 # USPS codes of the states, DC, the territories and the armed forces "states".
@@ -96,18 +104,54 @@ def count(element: str, attribute: str, value: object) -> int:
 
 
 def hold_ms(element: str, attribute: str, value: object) -> int:
-    """Hold ``timeout``: milliseconds, at most 300000 (the longest hold, D15)."""
-    number = ms(element, attribute, value)
-    if number > HOLD_MAX_MS:
-        raise fail(element, attribute, f"must be <= {HOLD_MAX_MS} (milliseconds)", value)
+    """Hold ``timeout``: milliseconds > 0, the longest the call stays on hold (D15; 300000 is
+    the default when it is absent, not a maximum)."""
+    number = _int(element, attribute, value)
+    if number < 1:
+        raise fail(element, attribute, "must be >= 1 (milliseconds)", value)
     return number
 
 
-def volume(element: str, attribute: str, value: object) -> int:
-    """Tone ``volume`` in dB relative to full scale: int <= 0."""
-    number = _int(element, attribute, value)
+class FixedPoint(float):
+    """A float whose ``str`` and ``repr`` are fixed-point decimals (``-0.00001``, never
+    ``-1e-05``): XML Schema's ``xs:decimal`` has no exponent, and the renderer writes
+    numbers with ``str``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        # float's repr has the fewest digits that read back as the same float; only the
+        # notation changes.
+        return format(Decimal(float.__repr__(self)), "f")
+
+    __str__ = __repr__
+
+
+def volume(element: str, attribute: str, value: object) -> int | float:
+    """Tone ``volume`` in dB relative to full scale: a finite decimal <= 0 (``-12``,
+    ``-12.5``), an int, a float or its wire text (what the parser passes on).
+
+    Stored canonically: a whole number as an ``int`` (``-3.0`` and ``"-3.0"`` -> ``-3``,
+    ``-0.0`` -> ``0``), any other as a :class:`FixedPoint` float (``-12.50`` -> ``-12.5``).
+    """
+    number: object = value
+    if isinstance(value, str):
+        text = value.strip(" \t\n\r")  # xs:decimal collapses XML whitespace
+        if DECIMAL.fullmatch(text) is None:
+            rule = "must be a decimal number <= 0 such as -12.5 (digits, no exponent)"
+            raise fail(element, attribute, rule, value)
+        try:
+            number = int(text)
+        except ValueError:  # a fraction, or more digits than int() reads (4300)
+            number = float(text)
+    if isinstance(number, bool) or not isinstance(number, int | float):
+        raise fail(element, attribute, "must be a number (int or float)", value)
+    if isinstance(number, float) and not math.isfinite(number):
+        raise fail(element, attribute, "must be a finite number", value)
     if number > 0:
         raise fail(element, attribute, "must be <= 0 (dB, 0 is loudest)", value)
+    if isinstance(number, float):
+        return int(number) if number.is_integer() else FixedPoint(number)
     return number
 
 
@@ -191,9 +235,25 @@ voice_code = pattern(
 curl_method = pattern(
     METHOD_TOKEN, "must be an upper-case HTTP method such as POST", markup_free=True
 )
-meta_name = pattern(
-    META_NAME, "must start with a letter or '_' then letters, digits, _ . -", markup_free=True
-)
+_META_NAMES: dict[str, None] = {}  # names seen before: most flows set a handful
+
+
+def meta_name(element: str, attribute: str, value: object) -> str:
+    """A Meta ``name`` (§3.24): any non-empty string XML can hold without whitespace or
+    control characters (``2fa``, ``x.y-z``, ``käse``); Callback requests percent-encode it."""
+    if type(value) is str and value in _META_NAMES:
+        return value
+    if isinstance(value, Slot):  # a name is structure: only values may be filled in
+        raise fail(element, attribute, "must be a str, not a Slot", value)
+    name = xml_text(element, attribute, value)
+    if META_NAME.fullmatch(name) is None:
+        rule = "must be a non-empty name without whitespace or control characters"
+        raise fail(element, attribute, rule, value)
+    if len(_META_NAMES) < 256:
+        _META_NAMES[name] = None
+    return name
+
+
 county = pattern(COUNTY, "must be an upper-case county name such as ESSEX", markup_free=True)
 sip_target = pattern(SIP_TARGET, "must be a user@host[:port] SIP address")
 

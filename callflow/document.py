@@ -48,6 +48,8 @@ class Error(Element):
 class Meta(Element):
     """A call variable ``name=value``, sent with every later ``<Callback>`` request (D17).
 
+    ``name`` is any non-empty text without whitespace or control characters (``2fa``,
+    ``x.y-z``, ``a&b``); it is escaped in the XML and percent-encoded in the request.
     Ints, floats and bools are stored as their wire strings (``True`` -> ``"true"``). A value
     holding a line break is rendered as text content, any other as the ``value`` attribute.
     """

@@ -92,28 +92,40 @@ class PreparedDocument:
             if self.names
             else ["def render():"]
         )
+        # Each use checks the value by its own rule, and a rule may write a value its own way
+        # (To writes a number canonically): each place gets the value its use checked. Places
+        # appear in the skeleton in the order of the uses (document order).
+        placed = {name: sum(1 for n, _ in places if n == name) for name in self.uses}
         for name, uses in sorted(self.uses.items()):
-            for index, use in enumerate(uses):
-                checker = f"_check_{name}_{index}"
-                namespace[checker] = use.check
-                lines.append(f"    {name} = {checker}({use.element!r}, {use.attribute!r}, {name})")
             lines.append(
                 f"    if {name}.__class__ is _SLOT: _fail({uses[0].element!r}, "
                 f"{uses[0].attribute!r}, {name})"
             )
-            lines.append(f"    {name} = _STR({name})")
+            for index, use in enumerate(uses):
+                checker = f"_check_{name}_{index}"
+                namespace[checker] = use.check
+                lines.append(
+                    f"    _{index}_{name} = _STR({checker}({use.element!r}, "
+                    f"{use.attribute!r}, {name}))"
+                )
         # The constant fragments are bytes already: per call, only the values are encoded.
         pieces = []
+        seen: dict[str, int] = {}
         for index, fragment in enumerate(fragments):
             namespace[f"_F{index}"] = fragment.encode()
             pieces.append(f"_F{index}")
             if index < len(places):
                 name, kind = places[index]
+                use_index = seen.get(name, 0)
+                seen[name] = use_index + 1
+                if placed[name] != len(self.uses[name]):
+                    use_index = 0  # not one place per use: every place takes the first use's
+                value = f"_{use_index}_{name}"  # slot names start with a letter: no clash
                 if kind.startswith("meta:"):
-                    pieces.append(f"_META({kind[5:]!r}, {name}).encode()")
+                    pieces.append(f"_META({kind[5:]!r}, {value}).encode()")
                 else:
                     escape = "_ATTRIBUTE" if kind == "attribute" else "_TEXT"
-                    pieces.append(f"{escape}({name}).encode()")
+                    pieces.append(f"{escape}({value}).encode()")
         lines.append(f"    return b''.join(({', '.join(pieces)},))")
         exec("\n".join(lines), namespace)
         render: Callable[..., bytes] = namespace["render"]
@@ -136,7 +148,7 @@ def _meta(name: str, value: str) -> str:
 _SLOT_NAME = "[A-Za-z][A-Za-z0-9_]*"
 _OPEN, _CLOSE = re.escape(MARK_OPEN), re.escape(MARK_CLOSE)
 _PLACE = re.compile(
-    f'<Meta name="(?P<meta_name>[A-Za-z_][A-Za-z0-9_.-]*)" '
+    f'<Meta name="(?P<meta_name>[^"]*)" '
     f'value="{_OPEN}(?P<meta>{_SLOT_NAME}){_CLOSE}"/>'
     f"|{_OPEN}(?P<slot>{_SLOT_NAME}){_CLOSE}"
 )

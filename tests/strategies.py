@@ -132,15 +132,40 @@ def optional(strategy: st.SearchStrategy[T]) -> st.SearchStrategy[T | None]:
 
 milliseconds = st.integers(min_value=0, max_value=10**12)
 counts = st.integers(min_value=1, max_value=10**6)
-hold_milliseconds = st.integers(min_value=0, max_value=300_000)
-volumes = st.integers(min_value=-200, max_value=0)
+# Hold timeout: any int >= 1; 300000 is the default, not a maximum (§3.21).
+hold_milliseconds = st.sampled_from((1, 300_000, 300_001, 600_000)) | st.integers(
+    min_value=1, max_value=10**15
+)
+# Tone volume: any finite decimal <= 0 (§3.23): ints, floats (-0.0, whole floats, tiny ones
+# that repr() would write with an exponent, huge ones) and decimals of a few places.
+volumes: st.SearchStrategy[float] = st.one_of(
+    st.sampled_from((0, -12, -12.5, -0.0, -3.0, -0.00001, -1e-300, -1e300)),
+    st.integers(min_value=-(10**6), max_value=0),
+    st.floats(max_value=0, allow_nan=False, allow_infinity=False),
+    st.decimals(max_value=0, places=3, allow_nan=False, allow_infinity=False).map(float),
+)
 keys = st.sampled_from("0123456789*#")
 key_sequences = st.text(alphabet="0123456789*#", min_size=1, max_size=4)
 tags = texts()
 langs = st.from_regex(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}", fullmatch=True)
 voice_codes = st.from_regex(r"[A-Za-z0-9_.:-]{1,20}", fullmatch=True)
 curl_methods = st.from_regex(r"[A-Z]{1,10}", fullmatch=True)
-meta_names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_.-]{0,12}", fullmatch=True)
+# Meta name: any non-empty text without whitespace or control characters (§3.24), markup
+# and non-ASCII included; U+180E is refused too (a space to libxml2's Unicode tables).
+_name_chars = st.characters(
+    min_codepoint=0x21,
+    exclude_categories=("Cs", "Cc", "Zs", "Zl", "Zp"),
+    exclude_characters="\ufffe\uffff\u180e",
+)
+meta_names = st.one_of(
+    st.sampled_from(("2fa", "x.y-z", "_call.id-2", "a&b", 'q"<>', "k=v?x#y", "käse", "\U0001f4de")),
+    st.from_regex(r"[A-Za-z_][A-Za-z0-9_.-]{0,12}", fullmatch=True),
+    st.lists(
+        st.sampled_from(("&", "<", ">", '"', "'", "]]>", "&amp;", "%20", "\ufeff")) | _name_chars,
+        min_size=1,
+        max_size=12,
+    ).map("".join),
+)
 counties = st.from_regex(r"[A-Z][A-Z .'-]{0,15}", fullmatch=True)
 states = st.lists(st.sampled_from(sorted(US_STATES)), min_size=1, max_size=4, unique=True)
 days = st.lists(st.sampled_from(DAYS), min_size=1, max_size=7, unique=True)

@@ -407,8 +407,13 @@ VALID = [
     pytest.param(lambda: Hold(), "<Hold/>", id="hold-bare"),
     pytest.param(lambda: Hold(tag="h"), '<Hold tag="h"/>', id="hold-tag"),
     pytest.param(lambda: Hold(timeout=120000), '<Hold timeout="120000"/>', id="hold-timeout"),
-    pytest.param(lambda: Hold(timeout=300000), '<Hold timeout="300000"/>', id="hold-timeout-max"),
-    pytest.param(lambda: Hold(timeout=0), '<Hold timeout="0"/>', id="hold-timeout-zero"),
+    pytest.param(
+        lambda: Hold(timeout=300000), '<Hold timeout="300000"/>', id="hold-timeout-default"
+    ),
+    pytest.param(
+        lambda: Hold(timeout=600000), '<Hold timeout="600000"/>', id="hold-timeout-over-default"
+    ),
+    pytest.param(lambda: Hold(timeout=1), '<Hold timeout="1"/>', id="hold-timeout-one"),
     pytest.param(lambda: Unhold(), "<Unhold/>", id="unhold-bare"),
     pytest.param(lambda: Unhold(tag="h"), '<Unhold tag="h"/>', id="unhold-tag"),
     # Tone
@@ -417,6 +422,12 @@ VALID = [
     pytest.param(lambda: Tone(loop=3), '<Tone loop="3"/>', id="tone-loop"),
     pytest.param(lambda: Tone(volume=-12), '<Tone volume="-12"/>', id="tone-volume"),
     pytest.param(lambda: Tone(volume=0), '<Tone volume="0"/>', id="tone-volume-zero"),
+    pytest.param(lambda: Tone(volume=-12.5), '<Tone volume="-12.5"/>', id="tone-volume-decimal"),
+    pytest.param(lambda: Tone(volume=-3.0), '<Tone volume="-3"/>', id="tone-volume-whole-float"),
+    pytest.param(lambda: Tone(volume=-0.0), '<Tone volume="0"/>', id="tone-volume-minus-zero"),
+    pytest.param(
+        lambda: Tone(volume=-0.00001), '<Tone volume="-0.00001"/>', id="tone-volume-no-exponent"
+    ),
     pytest.param(lambda: Tone(don=2000), '<Tone don="2000"/>', id="tone-don"),
     pytest.param(lambda: Tone(doff=4000), '<Tone doff="4000"/>', id="tone-doff"),
     pytest.param(lambda: Tone(hz=[350, 440]), '<Tone hz="350,440"/>', id="tone-hz-list"),
@@ -436,6 +447,13 @@ VALID = [
     pytest.param(
         lambda: Meta("_call.id-2", "x"), '<Meta name="_call.id-2" value="x"/>', id="meta-name"
     ),
+    pytest.param(lambda: Meta("2fa", "x"), '<Meta name="2fa" value="x"/>', id="meta-name-digit"),
+    pytest.param(
+        lambda: Meta('a&b<c>"d', "x"),
+        '<Meta name="a&amp;b&lt;c&gt;&quot;d" value="x"/>',
+        id="meta-name-markup",
+    ),
+    pytest.param(lambda: Meta("käse", "x"), '<Meta name="käse" value="x"/>', id="meta-name-utf8"),
     pytest.param(lambda: Meta("n", 3), '<Meta name="n" value="3"/>', id="meta-int"),
     pytest.param(lambda: Meta("n", -1.5), '<Meta name="n" value="-1.5"/>', id="meta-float"),
     pytest.param(lambda: Meta("vip", True), '<Meta name="vip" value="true"/>', id="meta-true"),
@@ -945,18 +963,29 @@ REJECTED = [
         id="callback-timeout-neg",
     ),
     # Hold, Unhold
+    pytest.param(lambda: Hold(timeout=0), "Hold", "timeout", 0, ">= 1", id="hold-timeout-zero"),
+    pytest.param(lambda: Hold(timeout=-1), "Hold", "timeout", -1, ">= 1", id="hold-timeout-neg"),
     pytest.param(
-        lambda: Hold(timeout=300001), "Hold", "timeout", 300001, "<= 300000", id="hold-timeout-max"
+        lambda: Hold(timeout=1.5),  # type: ignore[arg-type]
+        "Hold",
+        "timeout",
+        1.5,
+        "an int",
+        id="hold-timeout-float",
     ),
-    pytest.param(lambda: Hold(timeout=-1), "Hold", "timeout", -1, ">= 0", id="hold-timeout-neg"),
     pytest.param(
         lambda: Hold(timeout=True), "Hold", "timeout", True, "an int", id="hold-timeout-bool"
     ),
     pytest.param(lambda: Unhold(tag="\x00"), "Unhold", "tag", "\x00", "U+0000", id="unhold-tag"),
     # Tone
     pytest.param(lambda: Tone(volume=3), "Tone", "volume", 3, "<= 0", id="tone-volume-3"),
+    pytest.param(lambda: Tone(volume=1), "Tone", "volume", 1, "<= 0", id="tone-volume-1"),
+    pytest.param(lambda: Tone(volume=0.5), "Tone", "volume", 0.5, "<= 0", id="tone-volume-half"),
     pytest.param(
-        lambda: Tone(volume=True), "Tone", "volume", True, "an int", id="tone-volume-bool"
+        lambda: Tone(volume=True), "Tone", "volume", True, "a number", id="tone-volume-bool"
+    ),
+    pytest.param(
+        lambda: Tone(volume=-math.inf), "Tone", "volume", -math.inf, "finite", id="tone-volume-inf"
     ),
     pytest.param(lambda: Tone(loop=0), "Tone", "loop", 0, ">= 1", id="tone-loop-0"),
     pytest.param(lambda: Tone(don=-1), "Tone", "don", -1, ">= 0", id="tone-don-neg"),
@@ -995,9 +1024,10 @@ REJECTED = [
         id="tone-leg",
     ),
     # Meta
-    pytest.param(lambda: Meta("1a", "x"), "Meta", "name", "1a", "must start", id="meta-name-1a"),
-    pytest.param(lambda: Meta("a b", "x"), "Meta", "name", "a b", "letter", id="meta-name-space"),
-    pytest.param(lambda: Meta("", "x"), "Meta", "name", "", "must start", id="meta-name-empty"),
+    pytest.param(
+        lambda: Meta("a b", "x"), "Meta", "name", "a b", "without whitespace", id="meta-name-space"
+    ),
+    pytest.param(lambda: Meta("", "x"), "Meta", "name", "", "non-empty", id="meta-name-empty"),
     pytest.param(
         lambda: Meta(None, "x"),  # type: ignore[arg-type]
         "Meta",

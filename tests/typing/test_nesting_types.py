@@ -112,7 +112,7 @@ def test_attribute_types() -> None:
     assert_type(Callback(url="/n").url, str)
     assert_type(Callback(url="/n").method, Literal["GET", "POST", "PATCH", "DELETE"] | None)
     assert_type(Hold().timeout, int | None)
-    assert_type(Tone().volume, int | None)
+    assert_type(Tone().volume, float | None)
     assert_type(Tone().hz, tuple[int | float, ...] | None)
     assert_type(Meta("n", 1).value, str)
     assert_type(Curl(url="/hit").body, str | None)
@@ -267,7 +267,9 @@ def test_run_time_checks_catch_what_types_cannot() -> None:
     with pytest.raises(InvalidAttributeError):
         Gather(dtmf_length=True)
     with pytest.raises(InvalidAttributeError):
-        Hold(timeout=300001)
+        Hold(timeout=0)
+    with pytest.raises(InvalidAttributeError):
+        Tone(volume=float("nan"))
     with pytest.raises(InvalidAttributeError):
         Dial()
     with pytest.raises(NestingError):
