@@ -549,21 +549,7 @@ class App:
             return made[0]
 
         base = self._base(request.scope)
-
-        def url_for(name: str, *, state: Any = None, **query: str | int) -> str:
-            target = self._by_name.get(name)
-            if target is None:
-                raise KeyError(f"no flow named {name!r}")
-            pairs: dict[str, str] = {k: str(v) for k, v in query.items()}
-            if target.path == self.settings.webhook_path:
-                # Opentact appends `tn`: without this the webhook would route by number.
-                pairs[FLOW_PARAM] = target.name
-            if state is not None:
-                pairs[STATE_PARAM] = self.signer.sign(state, target.path, call_uuid, numbers)
-            link = self._link_query(session_token())
-            query_text = "&".join(part for part in (urlencode(pairs), link) if part)
-            return base + target.path + ("?" + query_text if query_text else "")
-
+        url_for = self.url_builder(values, base, session_token)
         render_template = self.templates.render if self.templates is not None else None
         call = CallContext(
             params,
@@ -597,6 +583,45 @@ class App:
                 return self._fallback("error", info)
         link = session_token() if (made or had_session or written) else None
         return absolutize(body, base, self._link_query(None), self._link_query(link))
+
+    def url_builder(
+        self,
+        values: dict[str, str],
+        base: str | None = None,
+        session_token: Callable[[], str] | None = None,
+    ) -> Callable[..., str]:
+        """Return ``call.url_for`` for a request with the parameters ``values``: absolute links
+        to this App's flows from ``base`` (default: the ``base_url`` setting, else
+        ``http://testserver``), ``state`` signed for the call, and the session token
+        (default: a new session's) and access key every link carries.
+        ``CallContext.make(app=...)`` uses it to unit-test flows that build links."""
+        call_uuid = values.get("call")
+        numbers = self._numbers(values)
+        origin = base if base is not None else (self.settings.base_url or "http://testserver")
+        origin = origin.rstrip("/")
+        if session_token is None:
+            fresh = {"k": secrets.token_urlsafe(16)}
+            token = self.sessions.sign(fresh, SESSION_SCOPE, call_uuid, numbers)
+            session_token = lambda: token  # noqa: E731
+
+        def url_for(name: str, *, state: Any = None, **query: str | int) -> str:
+            if self._asgi is not None:
+                target = self._by_name.get(name)
+            else:  # not serving yet (a unit test): the flows registered so far
+                target = next((f for f in self.router.flows if f.name == name), None)
+            if target is None:
+                raise KeyError(f"no flow named {name!r}")
+            pairs: dict[str, str] = {k: str(v) for k, v in query.items()}
+            if target.path == self.settings.webhook_path:
+                # Opentact appends `tn`: without this the webhook would route by number.
+                pairs[FLOW_PARAM] = target.name
+            if state is not None:
+                pairs[STATE_PARAM] = self.signer.sign(state, target.path, call_uuid, numbers)
+            link = self._link_query(session_token())
+            query_text = "&".join(part for part in (urlencode(pairs), link) if part)
+            return origin + target.path + ("?" + query_text if query_text else "")
+
+        return url_for
 
     def _fallback(self, cause: str, info: dict[str, str]) -> bytes:
         """The fallback document, recorded as sent for ``cause`` (error, timeout, invalid)."""

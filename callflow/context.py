@@ -220,14 +220,32 @@ class CallContext:
         state: Any = None,
         session: dict[str, Any] | None = None,
         meta: Mapping[str, str] | None = None,
+        app: Any = None,
         **params: str,
     ) -> CallContext:
-        """Build a context by hand, to call a flow function directly in a unit test."""
+        """Build a context by hand, to call a flow function directly in a unit test.
+
+        With ``app`` (a callflow ``App``) the context is the one that App would give the
+        flow: numbers are read in its ``default_region``, :meth:`url_for` builds its links
+        (from its ``base_url``, else ``http://testserver``) and :meth:`render_template` uses
+        its templates.
+        """
         given = {"from": from_, "to": to, "dtmf": digits, "call": uuid}
         merged = {k: v for k, v in given.items() if v is not None}
         merged.update(params)
         merged.update(meta or {})
-        return cls(CallParams(merged), state=state, session=session)
+        if app is None:
+            return cls(CallParams(merged), state=state, session=session)
+        # The App is taken as it comes: importing callflow.app here would be a cycle.
+        templates = app.templates
+        return cls(
+            CallParams(merged),
+            region=app.settings.default_region,
+            state=state,
+            session=session,
+            url_for=app.url_builder(dict(merged)),
+            render_template=templates.render if templates is not None else None,
+        )
 
 
 def _number(raw: str | None, region: str) -> str | None:

@@ -25,31 +25,102 @@ DEFAULT_APP = "flows:app"
 
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``serve`` on the ``callflow`` command line."""
-    serve = commands.add_parser("serve", help="serve an App (module:attribute) with uvicorn")
+    from .cli import HelpFormatter, describe, exit_codes
+
+    serve = commands.add_parser(
+        "serve",
+        formatter_class=HelpFormatter,
+        help="serve an App (module:attribute) with uvicorn",
+        description=describe(
+            "Serve a callflow App over HTTP with uvicorn, for Opentact's webhooks. The App "
+            "is imported first, so a configuration error is one line, not a traceback. "
+            "Settings come from the App and the CALLFLOW_* variables (CALLFLOW_SECRET, "
+            "CALLFLOW_MODE, CALLFLOW_SESSION_URL...).",
+            "Ctrl-C (SIGINT) or SIGTERM stops it gracefully: requests in flight are "
+            "finished first.",
+        ),
+        epilog=exit_codes(
+            (
+                0,
+                "stopped with Ctrl-C (SIGINT); after SIGTERM, once shut down, it ends by that "
+                "signal as uvicorn does (a shell reports 143)",
+            ),
+            (1, "the App raised an error while it was imported (its traceback is printed)"),
+            (
+                2,
+                "usage or configuration error, in one line: a bad APP or option, --workers "
+                "with the in-memory session store, a setting the App refuses...",
+            ),
+            (3, "uvicorn could not start: the port is taken, the address cannot be bound..."),
+        ),
+    )
     serve.add_argument(
         "app",
         nargs="?",
         default=DEFAULT_APP,
         metavar="APP",
-        help=f"module:attribute of a callflow App (default {DEFAULT_APP})",
+        help="module:attribute of a callflow App, looked up from the current directory "
+        f"(default: {DEFAULT_APP}, the repository's demo flows)",
     )
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--reload", action="store_true", help="restart when code changes")
-    serve.add_argument("--workers", type=int, default=None, metavar="N")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on; 0.0.0.0 for every IPv4 interface (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--port",
+        type=_port,
+        default=8000,
+        help="TCP port to listen on, 0-65535 (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--reload",
+        action="store_true",
+        help="restart when code changes, for development; not with --workers (default: off)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="run N worker processes; needs a shared session store (CALLFLOW_SESSION_URL) "
+        "(default: one process)",
+    )
     serve.add_argument(
         "--log-level",
         default="info",
         choices=("debug", "info", "warning", "error"),
-        help="log level; at info, one access line per request",
+        help="log level; at info, one access line per request (default: %(default)s)",
     )
     serve.add_argument(
         "--log-format",
         default=None,
         choices=("text", "json"),
-        help="log lines as text or one JSON object each (default: CALLFLOW_LOG_FORMAT, else text)",
+        help="log lines as text or one JSON object each (default: the App's log_format "
+        "setting, CALLFLOW_LOG_FORMAT, else text)",
     )
     serve.set_defaults(handler=run)
+
+
+def _port(text: str) -> int:
+    """An ``argparse`` type: a TCP port number."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535 (got {text!r})")
+    return port
+
+
+def _count(text: str) -> int:
+    """An ``argparse`` type: a whole number (``run`` checks that it is at least 1)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of processes, like 4 (got {text!r})"
+        ) from None
 
 
 def run(args: argparse.Namespace, out: object, stdin: object) -> int:

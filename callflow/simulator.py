@@ -8,8 +8,10 @@ Dial) or asked for interactively.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
+import threading
 import uuid as uuids
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
+from .app import FALLBACK_HEADER
 from .audio import Pause, Play, Say, Tone
 from .call_control import Answer, Hangup, Hold, Unhold
 from .dial import Dial
@@ -24,17 +27,26 @@ from .document import Error, Meta, Response
 from .element import Element
 from .fetch import Callback, Curl
 from .filters import Call, Geo, Schedule
-from .gather import Gather
+from .gather import DTMF, Gather
 from .geo import state_of
 from .phone import same_number, to_e164
 from .recording import Record, RecordStart, RecordStop, RecordWait
-from .safexml import load
+from .safexml import MAX_BYTES, load
 from .trace import (
+    FALLBACK_TAG,
+    REASON_END_OF_DOCUMENT,
+    REASON_INVALID_DOCUMENT,
+    REASON_MAX_COMMANDS,
+    REASON_MAX_FETCHES,
+    REASON_WEBHOOK_FAILED,
     AnswerEvent,
     CallbackEvent,
     DialEvent,
     EndedBy,
     ErrorEvent,
+    FallbackCause,
+    FallbackEvent,
+    FetchFailedEvent,
     FilterEvent,
     GatherEvent,
     HangupEvent,
@@ -49,8 +61,9 @@ from .trace import (
     Trace,
     TraceEvent,
     WarningEvent,
+    tagged_hangup,
 )
-from .transport import Reply, Transport, with_query
+from .transport import SECRET_PARAMS, Reply, Transport, redact, with_query
 from .validate import check
 
 DialOutcome = Literal["answer", "busy", "no-answer", "fail"]
@@ -69,9 +82,21 @@ DEFAULT_PAUSE_MS: Final = 1000  # D13
 DEFAULT_RECORD_MS: Final = 10_000  # §7 #7
 MAX_FETCHES: Final = 50
 MAX_COMMANDS: Final = 10_000
+MAX_TIMEOUT_MS: Final = 10_000
+"""The longest a request may take, whatever timeout a document asks for."""
+MAX_DOCUMENT_BYTES: Final = MAX_BYTES
+"""The longest reply body read; the rest is abandoned (the validator's limit)."""
+FALLBACK_CAUSES: Final[Mapping[str, FallbackCause]] = {
+    "error": "error",
+    "timeout": "timeout",
+    "invalid": "invalid",
+}
+"""The causes a callflow App names in ``x-callflow-fallback``; any other is ``unknown``."""
+FILLERS: Final = frozenset(("Say", "Play", "Pause"))
 
 Keys = str | None
-"""What the caller does at one Gather attempt: keys pressed (``"1234#"``) or no input."""
+"""What the caller does at one listening command (a Gather attempt, a Pause with
+``dtmf_stop``): keys pressed (``"1234#"``) or no input."""
 InputProvider = Callable[["GatherPrompt"], Keys]
 DialScript = str | Mapping[str, str]
 """One Dial's outcome: for every target, or per target (``{"15550100200": "busy"}``)."""
@@ -79,13 +104,15 @@ DialScript = str | Mapping[str, str]
 
 @dataclass(frozen=True, slots=True)
 class GatherPrompt:
-    """What an interactive input provider is told when a Gather waits for keys."""
+    """What an input provider is told when a command listens for keys: a Gather attempt,
+    or (``command="Pause"``) a Pause that a ``dtmf_stop`` key ends early."""
 
     prompt: list[str]
     attempt: int
     attempts: int
     dtmf_length: int
     dtmf_stop: str | None
+    command: Literal["Gather", "Pause"] = "Gather"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +134,23 @@ class Location:
 
 class _End(Exception):
     """The call is over."""
+
+
+_fallback_listeners: list[Callable[[FallbackEvent], None]] = []
+_listeners_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def listening_for_fallbacks(listener: Callable[[FallbackEvent], None]) -> Iterator[None]:
+    """Call ``listener`` with every fallback document any simulator receives while the block
+    runs (``callflow.testing`` and its pytest plugin use it)."""
+    with _listeners_lock:
+        _fallback_listeners.append(listener)
+    try:
+        yield
+    finally:
+        with _listeners_lock:
+            _fallback_listeners.remove(listener)
 
 
 class _Replace(Exception):
@@ -160,6 +204,10 @@ class CallRun:
     max_commands: int
     on_event: Callable[[TraceEvent], None] | None = None
     send_events: bool = False
+    max_timeout_ms: int = MAX_TIMEOUT_MS
+    max_document_bytes: int = MAX_DOCUMENT_BYTES
+    secret_params: frozenset[str] = SECRET_PARAMS
+    secret_values: frozenset[str] = frozenset()
     uuid: str = field(default_factory=lambda: str(uuids.uuid4()))
     sca: str = field(default_factory=lambda: str(uuids.uuid4()))
     account: str = field(default_factory=lambda: str(uuids.uuid4()))
@@ -176,9 +224,15 @@ class CallRun:
     gather_history: list[dict[str, Any]] = field(default_factory=list)
     current_url: str | None = None
     path: str = ""
+    """Where the running command is, as events name it (``Gather[3]/DTMF[1]/Dial[0]``)."""
+    collecting: bool = False
+    """A Gather is collecting: its fillers do not listen for keys on their own."""
+    failed_here: set[int] = field(default_factory=set)
+    """The commands (``id``) that failed while running, so each sends one event."""
     _last_failure: str = ""
     """Why the last request or document failed, for the Error handler and the trace."""
-    """Where the running command is, as events name it (``Gather[3]/DTMF[1]/Dial[0]``)."""
+    _last_url: str = ""
+    """The URL of the last request, as it was sent."""
 
     # -- recording the trace ---------------------------------------------------------------
 
@@ -186,12 +240,26 @@ class CallRun:
         self.trace.add(event)
         if self.on_event is not None:
             self.on_event(event)
+        if isinstance(event, FallbackEvent) and _fallback_listeners:
+            for listener in list(_fallback_listeners):
+                listener(event)
 
-    def end(self, ended_by: EndedBy, reason: str, tag: str | None = None) -> _End:
-        self.emit(HangupEvent(reason, ended_by, tag))
-        self._send_state("hangup")
-        self._send_state("destroyed")
+    def end(self, ended_by: EndedBy, reason: str, tag: str | None = None, detail: str = "") -> _End:
+        """Record the end of the call; the call-state events go out once the commands still
+        running have sent theirs (:meth:`run`)."""
+        self.emit(HangupEvent(reason, ended_by, tag, detail))
         return _End(reason)
+
+    def shown(self, url: str) -> str:
+        """``url`` as the trace records it: secrets redacted (the request uses the real one)."""
+        return self.scrub(redact(url, self.secret_params))
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every known secret value (an access key) replaced."""
+        for value in self.secret_values:
+            if value:
+                text = text.replace(value, "REDACTED")
+        return text
 
     # -- running ---------------------------------------------------------------------------
 
@@ -210,9 +278,11 @@ class CallRun:
                 except _Replace as replaced:
                     document, raw = replaced.document, replaced.raw
                     continue
-                raise self.end("end-of-document", "end of document (Opentact hangs up)")
+                raise self.end("end-of-document", REASON_END_OF_DOCUMENT, None, "Opentact hangs up")
         except _End:
             pass
+        self._send_state("hangup")
+        self._send_state("destroyed")
         return self.trace
 
     def _first_document(self) -> tuple[Response, bytes]:
@@ -220,55 +290,87 @@ class CallRun:
             raw = self.transport.document
             document = self._document(raw, "the XML file")
             if document is None:
-                raise self.end("error", "the XML file is not a valid document")
+                raise self.end(
+                    "error", REASON_INVALID_DOCUMENT, None, "the XML file is not a valid document"
+                )
             return document, raw
         url = self.transport.start_url or ""
         params = {"from": self.from_, "to": self.to}
         body = self.call_object() if self.method == "POST" else None
         fetched = self.fetch(self.method, url, params, "webhook", json_body=body)
         if fetched is None:
-            raise self.end("error", "the call-flow webhook failed (§7 #18: Opentact hangs up)")
+            self.emit(FetchFailedEvent(self.shown(self._last_url), "webhook", self._last_failure))
+            raise self.end(
+                "error", REASON_WEBHOOK_FAILED, None, f"{self._last_failure}; Opentact hangs up"
+            )
         return fetched
 
-    def block(self, children: Sequence[Element]) -> None:
+    @contextlib.contextmanager
+    def level(self, el: Element, index: int) -> Iterator[None]:
+        """Name ``el``, child ``index`` of the running element, in event paths (§1)."""
         parent = self.path
+        self.path = f"{parent}/{el.xml_tag}[{index}]" if parent else f"{el.xml_tag}[{index}]"
         try:
-            for index, child in enumerate(children):
-                self.path = (
-                    f"{parent}/{child.xml_tag}[{index}]"
-                    if parent
-                    else (f"{child.xml_tag}[{index}]")
-                )
-                self.command(child)
+            yield
         finally:
             self.path = parent
+
+    def block(self, children: Sequence[Element]) -> None:
+        """Run a command block; an ``<Error>`` among the children only runs on a failure."""
+        for index, child in enumerate(children):
+            if isinstance(child, Error):
+                continue
+            with self.level(child, index):
+                self.command(child)
 
     def command(self, el: Element) -> None:
         self.commands += 1
         if self.commands > self.max_commands:
-            raise self.end("limit", f"limit: more than {self.max_commands} commands executed")
+            raise self.end(
+                "limit", REASON_MAX_COMMANDS, None, f"more than {self.max_commands} commands"
+            )
         handler = _HANDLERS.get(type(el))
-        if handler is None:  # Error handlers are run by their command, never on their own
+        if handler is None:
             return
-        failures = self.failures
+        key = id(el)
+        # One call_flow event per executed command (§6.3): a failure sent it already, a
+        # Hangup sends its own; a container is reported however its children ended.
         try:
             handler(self, el)
         except _Replace:
-            self._send_flow(el, True, "document replaced")
+            if key not in self.failed_here:
+                self._send_flow(el, True, "document replaced")
             raise
-        if self.failures == failures:  # one call_flow event per executed command (§6.3)
-            self._send_flow(el, True, "done")
+        except _End:
+            if key not in self.failed_here and not isinstance(el, Hangup):
+                self._send_flow(el, True, "the call ended")
+            raise
+        else:
+            if key not in self.failed_here:
+                self._send_flow(el, True, "done")
+        finally:
+            self.failed_here.discard(key)
 
     def fail(self, el: Element, reason: str) -> None:
         """Record a failure of ``el`` and run its ``<Error>`` handler if it has one (D7)."""
         self.failures += 1
+        self.failed_here.add(id(el))
         handler = el.error
         self.emit(ErrorEvent(el.xml_tag, reason, handled=handler is not None))
         self._send_flow(el, False, reason)
         if isinstance(handler, Error):
-            if handler.say:
-                self.emit(SayEvent(reason))
-            self.block(handler.children)
+            index = next(i for i, child in enumerate(el.children) if child is handler)
+            with self.level(handler, index):
+                if handler.say:
+                    self.emit(SayEvent(reason))
+                self.block(handler.children)
+
+    def fetch_failed(self, el: Element, purpose: str) -> None:
+        """A document fetch of ``el`` failed: trace it, then run ``el``'s ``<Error>`` (D6, D8)."""
+        reason = self._last_failure
+        url = self.shown(self._last_url)
+        self.emit(FetchFailedEvent(url, purpose, reason, el.error is not None))
+        self.fail(el, reason)
 
     def media(self) -> None:
         if not self.answered and not self.warned_media:
@@ -317,23 +419,30 @@ class CallRun:
         timeout_ms: int | None = None,
     ) -> tuple[Response, bytes] | None:
         """Fetch and validate a document; None (with the reason traced) when it fails."""
-        self.fetches += 1
-        if self.fetches > self.max_fetches:
-            raise self.end("limit", f"limit: more than {self.max_fetches} documents fetched")
         reply, full = self.send(
             method, url, params, purpose, json_body=json_body, timeout_ms=timeout_ms
         )
         if reply is None:
             return None
+        shown = self.shown(full)
         if reply.error is not None or reply.status is None:
-            self._last_failure = reply.error or "request failed"
+            self._last_failure = self.scrub(reply.error or "request failed")
             return None
         if not 200 <= reply.status < 300:
-            self._last_failure = f"HTTP {reply.status} from {full}"
+            self._last_failure = f"HTTP {reply.status} from {shown}"
             return None
-        document = self._document(reply.body, full)
+        if reply.too_large:
+            self._last_failure = (
+                f"the reply from {shown} is larger than the limit of "
+                f"{self.max_document_bytes} bytes (the rest was not read)"
+            )
+            self.emit(WarningEvent(self._last_failure))
+            return None
+        document = self._document(reply.body, shown)
         if document is None:
             return None
+        if FALLBACK_HEADER not in reply.headers and _ends_in_fallback(document):
+            self.emit(FallbackEvent(shown, "unknown"))  # a server that is not callflow's
         self.current_url = full
         return document, reply.body
 
@@ -349,25 +458,46 @@ class CallRun:
         content_type: str | None = None,
         timeout_ms: int | None = None,
     ) -> tuple[Reply | None, str]:
+        """Make one request (a document fetch or a Curl, both counted in ``max_fetches``)."""
+        self.fetches += 1
+        if self.fetches > self.max_fetches:
+            raise self.end(
+                "limit",
+                REASON_MAX_FETCHES,
+                None,
+                f"more than {self.max_fetches} requests, documents and Curl",
+            )
+        recorded = {
+            name: ("REDACTED" if name in self.secret_params else value)
+            for name, value in params.items()
+        }
         resolved = self.transport.resolve(url)
+        self._last_url = url
         if resolved is None:
-            self._last_failure = f"cannot resolve the path-only URL {url!r} without a server"
-            self.emit(RequestEvent(method, url, params, None, purpose, self._last_failure))
+            shown = self.shown(url)
+            self._last_failure = f"cannot resolve the path-only URL {shown!r} without a server"
+            self.emit(RequestEvent(method, shown, recorded, None, purpose, self._last_failure))
             return None, url
-        full = with_query(resolved, params)
+        full = self._last_url = with_query(resolved, params)
+        wanted = timeout_ms or DEFAULT_FETCH_TIMEOUT_MS  # no timeout (or 0): the default
         reply = self.transport.request(
             method,
             full,
             json_body=json_body,
             content=content,
             content_type=content_type,
-            timeout_ms=timeout_ms or DEFAULT_FETCH_TIMEOUT_MS,
+            timeout_ms=min(wanted, self.max_timeout_ms),  # a document cannot ask for more
+            max_bytes=self.max_document_bytes,
         )
-        self.emit(RequestEvent(method, full, params, reply.status, purpose, reply.error))
+        error = self.scrub(reply.error) if reply.error is not None else None
+        self.emit(RequestEvent(method, self.shown(full), recorded, reply.status, purpose, error))
+        cause = reply.headers.get(FALLBACK_HEADER)
+        if cause is not None:
+            self.emit(FallbackEvent(self.shown(full), FALLBACK_CAUSES.get(cause, "unknown")))
         return reply, full
 
     def _document(self, body: bytes, source: str) -> Response | None:
-        problems, document, _ = check(body)
+        problems, document, _ = check(body, max_bytes=self.max_document_bytes)
         if document is None:
             first = problems[0] if problems else None
             where = f"{first.line}:{first.column}: {first.message}" if first else "invalid"
@@ -455,8 +585,7 @@ class CallRun:
 
     def hangup(self, el: Hangup) -> None:
         self._send_flow(el, True, "hangup")
-        reason = f"hangup ({el.tag})" if el.tag else "hangup"
-        raise self.end("hangup", reason, el.tag)
+        raise self.end("hangup", tagged_hangup(el.tag), el.tag)
 
     def say(self, el: Say) -> None:
         self.media()
@@ -468,10 +597,22 @@ class CallRun:
         if el.record is not None and el.record not in self.recordings | self.recording_now:
             self.fail(el, f"no recording named {el.record!r} on this call")
             return
-        self.emit(PlayEvent(el.url, el.record, el.loop or 1))
+        url = self.shown(el.url) if el.url is not None else None
+        self.emit(PlayEvent(url, el.record, el.loop or 1))
 
     def pause(self, el: Pause) -> None:
         length = el.length if el.length is not None else DEFAULT_PAUSE_MS
+        if el.dtmf_stop is not None and not self.collecting:
+            # A Pause with a stop key listens (§3.6): it takes the caller's next key presses,
+            # and ends early when they hold its key. A Gather's filler leaves them to it.
+            prompt = GatherPrompt([], 1, 1, 1, el.dtmf_stop, command="Pause")
+            pressed = self.inputs(prompt)
+            if pressed and el.dtmf_stop in pressed:
+                self.emit(PauseEvent(length, pressed, stopped=True))
+                return
+            self.elapsed_ms += length
+            self.emit(PauseEvent(length, pressed))
+            return
         self.elapsed_ms += length
         self.emit(PauseEvent(length))
 
@@ -505,7 +646,7 @@ class CallRun:
         self.emit(RecordEvent("record", el.tag, length))
         self.recording_now.add(tag)
         try:
-            self.block([c for c in el.children if not isinstance(c, Error)])
+            self.block(el.children)
         finally:
             self.recording_now.discard(tag)
             self.recordings.add(tag)
@@ -557,8 +698,14 @@ class CallRun:
         self._meta_children(el)
         for attempt in range(1, attempts + 1):
             before = len(self.trace.events)
-            for filler in el.fillers:
-                self.command(filler)
+            self.collecting = True
+            try:
+                for index, child in enumerate(el.children):
+                    if child.xml_tag in FILLERS:
+                        with self.level(child, index):
+                            self.command(child)
+            finally:
+                self.collecting = False
             prompt = [e.text for e in self.trace.events[before:] if isinstance(e, SayEvent)]
             pressed = self.inputs(GatherPrompt(prompt, attempt, attempts, length, el.dtmf_stop))
             digits = collect(pressed, length, el.dtmf_stop)
@@ -576,21 +723,31 @@ class CallRun:
                 self.emit(GatherEvent(prompt, pressed, digits, "url", attempt))
                 params = {**self.d9(), "dtmf": digits}
                 body = self.call_object() if el.method == "POST" else None
-                fetched = self.fetch(el.method or "GET", el.url, params, "gather", json_body=body)
+                fetched = self.fetch(
+                    el.method or "GET",
+                    el.url,
+                    params,
+                    "gather",
+                    json_body=body,
+                    timeout_ms=el.timeout,
+                )
                 if fetched is None:
-                    self.fail(el, self._last_failure)
+                    self.fetch_failed(el, "gather")
                     return
                 raise _Replace(*fetched)
-            for branch, value in el.branches():
-                if value == digits:
-                    self.emit(GatherEvent(prompt, pressed, digits, "match", attempt, value))
-                    self.block(branch.children)
+            for index, child in enumerate(el.children):
+                if isinstance(child, DTMF) and child.value == digits:
+                    self.emit(GatherEvent(prompt, pressed, digits, "match", attempt, child.value))
+                    with self.level(child, index):
+                        self.block(child.children)
                     return
             default = el.default
             outcome = "default" if default is not None else "no-match"
             self.emit(GatherEvent(prompt, pressed, digits, outcome, attempt))
             if default is not None:
-                self.block(default.children)
+                index = next(i for i, child in enumerate(el.children) if child is default)
+                with self.level(default, index):
+                    self.block(default.children)
             return
         self.fail(el, "no input")
 
@@ -616,18 +773,23 @@ class CallRun:
         if el.method == "POST":  # the call object and the Gather history (§2.3, §7 #6)
             body = {**self.call_object(), "gather": list(self.gather_history)}
         fetched = self.fetch(
-            el.method or "GET", el.url or "", params, "gather-callback", json_body=body
+            el.method or "GET",
+            el.url or "",
+            params,
+            "gather-callback",
+            json_body=body,
+            timeout_ms=el.timeout,
         )
         if not success and attempt < attempts:
-            return False  # retried; the reply to a failed attempt is not run
+            return False  # retried; the reply to a failed attempt is not run, nor its failure
         if fetched is None:
-            self.fail(el, self._last_failure)
+            self.fetch_failed(el, "gather-callback")
             return True
         raise _Replace(*fetched)
 
     def callback(self, el: Callback) -> None:
         method = el.method or "GET"
-        self.emit(CallbackEvent(el.url, method, el.tag))
+        self.emit(CallbackEvent(self.shown(el.url), method, el.tag))
         self._meta_children(el)
         params = self.d9()
         if el.tag is not None:
@@ -639,7 +801,7 @@ class CallRun:
             method, el.url, params, "callback", json_body=body, timeout_ms=el.timeout
         )
         if fetched is None:
-            self.fail(el, self._last_failure)
+            self.fetch_failed(el, "callback")
             return
         raise _Replace(*fetched)
 
@@ -656,10 +818,13 @@ class CallRun:
             timeout_ms=el.timeout,
         )
         if reply is None or reply.status is None or not 200 <= reply.status < 300:
-            reason = self._last_failure if reply is None else reply.error or f"HTTP {reply.status}"
+            if reply is None:
+                reason = self._last_failure
+            else:
+                reason = self.scrub(reply.error) if reply.error else f"HTTP {reply.status}"
             self.fail(el, f"curl failed: {reason}")
             return
-        # The reply is never run (D18).
+        # The reply is never run (D18), and a long one is not read to its end.
 
     def call_filter(self, el: Call) -> None:
         matched = True
@@ -700,7 +865,12 @@ class CallRun:
     def _filter(self, el: Call | Geo | Schedule, matched: bool, detail: str) -> None:
         self.emit(FilterEvent(el.xml_tag, matched, detail))
         if matched:
-            self.block([c for c in el.children if not isinstance(c, Error)])
+            self.block(el.children)
+
+
+def _ends_in_fallback(document: Response) -> bool:
+    """Whether ``document`` is callflow's fallback (``<Hangup tag="callflow-fallback"/>``)."""
+    return any(isinstance(el, Hangup) and el.tag == FALLBACK_TAG for el in document.iter())
 
 
 def collect(pressed: Keys, length: int, stop: str | None) -> str | None:
@@ -757,6 +927,12 @@ class Simulator:
     ``query`` is added to the webhook URL (an access key, say) and ``auth`` is sent as HTTP
     Basic credentials to the target, for servers with access control.
 
+    No server is trusted: each request has one total deadline, a document's own ``timeout``
+    capped by ``max_timeout_ms``; a reply body is abandoned past ``max_document_bytes``;
+    ``max_fetches`` bounds documents and Curl requests together. With ``redact`` (the
+    default) the trace shows ``token``, ``cf_state``, ``cf_session``, the ``query``
+    parameters and the App's access key as ``REDACTED``; the requests carry the real values.
+
     >>> from callflow import App, Response, Say, Hangup
     >>> app = App(secret="doc")
     >>> _ = app.flow("/")(lambda call: Response(Say("Hi"), Hangup()))  # doctest: +SKIP
@@ -772,9 +948,14 @@ class Simulator:
         events: bool = False,
         max_fetches: int = MAX_FETCHES,
         max_commands: int = MAX_COMMANDS,
+        max_timeout_ms: int = MAX_TIMEOUT_MS,
+        max_document_bytes: int = MAX_DOCUMENT_BYTES,
         query: Mapping[str, str] | None = None,
         auth: tuple[str, str] | None = None,
+        redact: bool = True,
     ) -> None:
+        if max_timeout_ms <= 0 or max_document_bytes <= 0:
+            raise ValueError("max_timeout_ms and max_document_bytes must be > 0")
         self.transport = Transport(target, auth=auth)
         self.transport.query = dict(query or {})
         if query and self.transport.start_url is not None:
@@ -789,6 +970,17 @@ class Simulator:
         self.events = events
         self.max_fetches = max_fetches
         self.max_commands = max_commands
+        self.max_timeout_ms = max_timeout_ms
+        self.max_document_bytes = max_document_bytes
+        # The access key and the tokens the App puts on links never appear in a trace.
+        names = set(SECRET_PARAMS) | set(query or {})
+        values = set((query or {}).values())
+        app = self.transport.app
+        if app is not None and app.settings.access_key is not None:
+            names.add(app.settings.access_key_param)
+            values.add(app.settings.access_key)
+        self.secret_params = frozenset(names) if redact else frozenset()
+        self.secret_values = frozenset(v for v in values if len(v) >= 4) if redact else frozenset()
 
     def call(
         self,
@@ -818,11 +1010,13 @@ class Simulator:
         if isinstance(location, str):
             location = Location.parse(location)
         scripts = [check_dial_script(script) for script in dial]
+        app = self.transport.app
+        region = app.settings.default_region if app is not None else "US"
         run = CallRun(
             transport=self.transport,
             trace=Trace(),
-            from_=to_e164(from_) or from_,
-            to=to_e164(to) or to,
+            from_=to_e164(from_, region) or from_,
+            to=to_e164(to, region) or to,
             inputs=input or _scripted(keys),
             dials=itertools.chain(scripts),
             start=start,
@@ -834,6 +1028,10 @@ class Simulator:
             max_commands=self.max_commands,
             on_event=on_event,
             send_events=self.events,
+            max_timeout_ms=self.max_timeout_ms,
+            max_document_bytes=self.max_document_bytes,
+            secret_params=self.secret_params,
+            secret_values=self.secret_values,
         )
         return run.run()
 

@@ -4,13 +4,25 @@
 >>> with Simulator("tests/data/xsd/strict-valid/spec-example.xml") as sim:  # doctest: +SKIP
 ...     trace = sim.call(keys=["1"])
 ...     assert_heard(trace, "Press 1 for support")
+
+A failure is never a pass: a call that got a fallback document does not end "normally", and
+the pytest plugin fails a test during which an App logged an error or a simulator received a
+fallback document, unless the test expects one (:func:`expect_fallback`, or the
+``callflow_expect_fallback`` marker).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+
 from .simulator import GatherPrompt as GatherPrompt
 from .simulator import Location as Location
 from .simulator import Simulator as Simulator
+from .simulator import listening_for_fallbacks
+from .trace import REASONS, FallbackEvent, is_reason
 from .trace import Trace as Trace
 
 __all__ = [
@@ -23,6 +35,7 @@ __all__ = [
     "assert_heard",
     "assert_not_heard",
     "assert_requested",
+    "expect_fallback",
 ]
 
 
@@ -56,10 +69,111 @@ def assert_requested(trace: Trace, path: str) -> None:
 
 
 def assert_ended(trace: Trace, reason: str | None = None, *, normally: bool = True) -> None:
-    """Assert how the call ended: normally (Hangup or end of document) or not, and with a
-    hang-up reason containing ``reason``."""
+    """Assert how the call ended: normally or not (see ``Trace.ended_normally``: a call that
+    got a fallback document or whose fetch failed unhandled never ends normally), and with
+    exactly the hang-up ``reason`` (``hangup``, ``hangup (TAG)``, ``end of document``...)."""
     if trace.ended_normally != normally:
         how = "normally" if normally else "abnormally"
-        raise _fail(f"the call did not end {how}: {trace.hangup_reason}", trace)
-    if reason is not None and reason not in (trace.hangup_reason or ""):
-        raise _fail(f"the call ended with {trace.hangup_reason!r}, not {reason!r}", trace)
+        raise _fail(f"the call did not end {how}: {_why(trace)}", trace)
+    if reason is not None and reason != trace.hangup_reason:
+        hint = ""
+        if not is_reason(reason):
+            known = ", ".join(sorted(REASONS))
+            hint = f" ({reason!r} is not a hang-up reason: {known} or 'hangup (TAG)')"
+        raise _fail(f"the call ended with {trace.hangup_reason!r}, not {reason!r}{hint}", trace)
+
+
+def _why(trace: Trace) -> str:
+    """The actual end of the call, with what made it fail."""
+    parts = [str(trace.hangup_reason)]
+    parts += [f"the fallback document ({f.cause}) came from {f.url}" for f in trace.fallbacks]
+    parts += [
+        f"the {f.purpose} fetch of {f.url} failed ({f.reason}) and no <Error> handled it"
+        for f in trace.failed_fetches
+        if not f.handled
+    ]
+    return "; ".join(parts)
+
+
+# -- noticing App errors and fallback documents --------------------------------------------
+
+
+class Watch:
+    """What an App logged at ERROR and the fallback documents simulators received while the
+    watch was the innermost one (see :func:`watching`)."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+
+_watches: list[Watch] = []
+_lock = threading.Lock()
+_exit_stack: contextlib.ExitStack | None = None
+
+
+class _ErrorRecords(logging.Handler):
+    """Hears the ``callflow`` logger's records at ERROR and above."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # a record whose arguments do not fit its format
+            message = str(record.msg)
+        _report(f"{record.name} logged {record.levelname}: {message}")
+
+
+def _report(problem: str) -> None:
+    with _lock:
+        if _watches:
+            _watches[-1].problems.append(problem)
+
+
+def _on_fallback(event: FallbackEvent) -> None:
+    _report(f"a simulator received the fallback document ({event.cause}) from {event.url}")
+
+
+@contextlib.contextmanager
+def watching() -> Iterator[Watch]:
+    """Collect, while the block runs, the ``callflow`` log records at ERROR and above and the
+    fallback documents simulators receive. Watches nest: the innermost one gets them."""
+    global _exit_stack
+    watch = Watch()
+    with _lock:
+        if not _watches:
+            stack = contextlib.ExitStack()
+            handler = _ErrorRecords()
+            logger = logging.getLogger("callflow")
+            logger.addHandler(handler)
+            stack.callback(logger.removeHandler, handler)
+            stack.enter_context(listening_for_fallbacks(_on_fallback))
+            _exit_stack = stack
+        _watches.append(watch)
+    try:
+        yield watch
+    finally:
+        with _lock:
+            _watches.remove(watch)
+            if not _watches and _exit_stack is not None:
+                _exit_stack.close()
+                _exit_stack = None
+
+
+@contextlib.contextmanager
+def expect_fallback() -> Iterator[list[str]]:
+    """Expect the code in the block to make an App log an error or send its fallback
+    document; fail when it does neither. Inside the block they do not fail the test (the
+    pytest plugin's check); the block yields the list of what was noticed.
+
+    >>> with expect_fallback() as noticed:  # doctest: +SKIP
+    ...     trace = sim.call()  # the flow raises: trace.fallbacks holds the fallback event
+    """
+    with watching() as watch:
+        yield watch.problems
+    if not watch.problems:
+        raise AssertionError(
+            "expected an App error or a fallback document in the expect_fallback() block, "
+            "and there was none"
+        )

@@ -1,13 +1,61 @@
-"""What happened on a simulated call: ordered, typed events and helpers to read them."""
+"""What happened on a simulated call: ordered, typed events and helpers to read them.
+
+A call ends with one of the documented hang-up reasons (:data:`HangupReason`, or
+``hangup (TAG)`` for a tagged ``<Hangup/>``), compared exactly by
+:func:`callflow.testing.assert_ended`. A call that got a fallback document, or whose
+document fetch failed with no ``<Error>`` to handle it, is :attr:`Trace.failed`: it did not
+run as written, whatever it ended with.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Final, Literal, TypeVar, get_args
 
 EndedBy = Literal["hangup", "end-of-document", "error", "limit"]
 E = TypeVar("E", bound="TraceEvent")
+
+HangupReason = Literal[
+    "hangup", "end of document", "webhook failed", "invalid document", "max fetches", "max commands"
+]
+"""Why a simulated call ended (``Trace.hangup_reason``); a tagged ``<Hangup tag="T"/>`` gives
+``hangup (T)`` instead of ``hangup``."""
+REASON_HANGUP: Final = "hangup"
+"""A ``<Hangup/>`` without a tag ran (``ended_by="hangup"``)."""
+REASON_END_OF_DOCUMENT: Final = "end of document"
+"""The last document ran out of commands: Opentact hangs up (``ended_by="end-of-document"``)."""
+REASON_WEBHOOK_FAILED: Final = "webhook failed"
+"""The call-flow webhook failed: network error, non-2xx, timeout or an invalid document
+(``ended_by="error"``, §7 #18)."""
+REASON_INVALID_DOCUMENT: Final = "invalid document"
+"""The XML file the call started from is not a valid document (``ended_by="error"``)."""
+REASON_MAX_FETCHES: Final = "max fetches"
+"""More requests than ``max_fetches``, documents and Curl together (``ended_by="limit"``)."""
+REASON_MAX_COMMANDS: Final = "max commands"
+"""More commands than ``max_commands`` executed (``ended_by="limit"``)."""
+REASONS: Final[frozenset[str]] = frozenset(get_args(HangupReason))
+"""Every hang-up reason except the tagged ``hangup (TAG)`` form."""
+FALLBACK_TAG: Final = "callflow-fallback"
+"""The tag of the ``<Hangup/>`` in callflow's fallback document."""
+
+FallbackCause = Literal["error", "timeout", "invalid", "unknown"]
+"""Why a server sent its fallback document: its ``x-callflow-fallback`` header, or
+``unknown`` for a server that only ends it with ``<Hangup tag="callflow-fallback"/>``."""
+
+
+def tagged_hangup(tag: str | None) -> str:
+    """The hang-up reason of ``<Hangup tag=...>``: ``hangup (TAG)``, or ``hangup``.
+
+    >>> tagged_hangup("voicemail"), tagged_hangup(None)
+    ('hangup (voicemail)', 'hangup')
+    """
+    return f"{REASON_HANGUP} ({tag})" if tag else REASON_HANGUP
+
+
+def is_reason(text: str) -> bool:
+    """Whether ``text`` is a documented hang-up reason (``hangup (TAG)`` included)."""
+    return text in REASONS or (text.startswith("hangup (") and text.endswith(")"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +128,16 @@ class PlayEvent(TraceEvent):
 
 @dataclass(frozen=True, slots=True)
 class PauseEvent(TraceEvent):
+    """A Pause; ``stopped`` when the caller pressed its ``dtmf_stop`` key (``input``)."""
+
     type: ClassVar[str] = "pause"
     length: int
+    input: str | None = None
+    stopped: bool = False
 
     def describe(self) -> str:
+        if self.stopped:
+            return f"(pause {self.length} ms, ended early: pressed {self.input!r})"
         return f"(pause {self.length} ms)"
 
 
@@ -199,6 +253,36 @@ class ErrorEvent(TraceEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class FallbackEvent(TraceEvent):
+    """The server answered with its fallback document: the flow raised, timed out or returned
+    an invalid document (``cause``); the call did not run as written."""
+
+    type: ClassVar[str] = "fallback"
+    url: str
+    cause: FallbackCause
+
+    def describe(self) -> str:
+        return f"! fallback document ({self.cause}) from {self.url}"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchFailedEvent(TraceEvent):
+    """A document fetch failed (network error, non-2xx, timeout, too large, invalid XML);
+    ``handled`` when an ``<Error>`` ran for it."""
+
+    type: ClassVar[str] = "fetch-failed"
+    url: str
+    purpose: str
+    """``webhook``, ``gather``, ``gather-callback`` or ``callback``."""
+    reason: str
+    handled: bool = False
+
+    def describe(self) -> str:
+        handled = " (Error handler runs)" if self.handled else " (no <Error> handled it)"
+        return f"! [{self.purpose}] fetch failed: {self.reason}{handled}"
+
+
+@dataclass(frozen=True, slots=True)
 class WarningEvent(TraceEvent):
     type: ClassVar[str] = "warning"
     message: str
@@ -209,13 +293,18 @@ class WarningEvent(TraceEvent):
 
 @dataclass(frozen=True, slots=True)
 class HangupEvent(TraceEvent):
+    """The end of the call: a documented ``reason`` (see :data:`HangupReason`), who ended it,
+    the Hangup's ``tag`` and a readable ``detail``."""
+
     type: ClassVar[str] = "hangup"
     reason: str
     ended_by: EndedBy
     tag: str | None = None
+    detail: str = ""
 
     def describe(self) -> str:
-        return f"Hangup: {self.reason}"
+        detail = f" ({self.detail})" if self.detail else ""
+        return f"Hangup: {self.reason}{detail}"
 
 
 @dataclass
@@ -265,20 +354,54 @@ class Trace:
         return self.hangup.reason if self.hangup else None
 
     @property
+    def fallbacks(self) -> list[FallbackEvent]:
+        """Every fallback document the server sent, in order."""
+        return self.of(FallbackEvent)
+
+    @property
+    def failed_fetches(self) -> list[FetchFailedEvent]:
+        """Every failed document fetch, handled by an ``<Error>`` or not, in order."""
+        return self.of(FetchFailedEvent)
+
+    @property
+    def failed(self) -> bool:
+        """Whether the call did not run as written: the server sent a fallback document, a
+        document fetch failed with no ``<Error>`` to handle it, or the call could not start."""
+        return (
+            bool(self.fallbacks)
+            or any(not fetch.handled for fetch in self.failed_fetches)
+            or (self.hangup is not None and self.hangup.ended_by == "error")
+        )
+
+    @property
     def ended_normally(self) -> bool:
-        """Whether the call ended with a Hangup or at the end of a document."""
-        return self.hangup is not None and self.hangup.ended_by in ("hangup", "end-of-document")
+        """Whether the call ended with a Hangup or at the end of a document, and did not
+        fail (:attr:`failed`): no fallback, no unhandled failed fetch."""
+        return (
+            self.hangup is not None
+            and self.hangup.ended_by in ("hangup", "end-of-document")
+            and not self.failed
+        )
+
+    @property
+    def exit_code(self) -> int:
+        """``callflow simulate``'s exit status for this call: 0 only for a call that ran as
+        written and ended normally, 1 after a fallback, an unhandled failed fetch, an error
+        or a limit."""
+        return 0 if self.ended_normally else 1
 
     def transcript(self) -> str:
         """A readable account of the call, one line per event."""
         return "\n".join(event.describe() for event in self.events)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return ``{"events": [...], "hangup_reason": ...}`` for JSON output."""
+        """Return ``{"events": [...], "hangup_reason": ..., "ended_by": ..., "failed": ...}``
+        for JSON output."""
         return {
             "events": [event.to_dict() for event in self.events],
             "hangup_reason": self.hangup_reason,
             "ended_by": self.hangup.ended_by if self.hangup else None,
+            "failed": self.failed,
         }
 
     def to_json(self) -> str:

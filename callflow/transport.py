@@ -1,27 +1,37 @@
-"""How the simulator reaches a target: an App in process, a real URL, or an XML file."""
+"""How the simulator reaches a target: an App in process, a real URL, or an XML file.
+
+The simulator trusts no server: each request has one total deadline (connect, headers and
+body together), a reply body is streamed and abandoned once it passes the document limit,
+and what the trace records has its secrets redacted (:func:`redact`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import functools
 import importlib
 import inspect
 import json
 import os
 import sys
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode, urlsplit
+from typing import Any, Final
+from urllib.parse import unquote_plus, urlencode, urlsplit
 
 import anyio.from_thread
 import httpx2 as httpx
 
 from .app import App
+from .safexml import MAX_BYTES
 
 LOCAL_ORIGIN = "http://testserver"
 """Where an in-process App is reached (no sockets)."""
+SECRET_PARAMS: Final = frozenset(("token", "cf_state", "cf_session"))
+"""Query parameters whose values never appear in a trace: access keys, signed state and
+session tokens."""
+REDACTED: Final = "REDACTED"
 
 
 class TargetError(Exception):
@@ -30,11 +40,17 @@ class TargetError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """The outcome of one request: a status and body, or the reason it failed."""
+    """The outcome of one request: a status and body, or the reason it failed.
+
+    ``too_large`` when the body passed the limit: ``body`` then holds only what was read
+    before the rest was abandoned. ``headers`` have lower-case names.
+    """
 
     status: int | None
     body: bytes
     error: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    too_large: bool = False
 
 
 def with_query(url: str, params: dict[str, str]) -> str:
@@ -43,6 +59,26 @@ def with_query(url: str, params: dict[str, str]) -> str:
         return url
     separator = "&" if urlsplit(url).query else ("" if url.endswith("?") else "?")
     return f"{url}{separator}{urlencode(params)}"
+
+
+def redact(url: str, names: Collection[str] = SECRET_PARAMS) -> str:
+    """Return ``url`` with the values of the query parameters ``names`` replaced by
+    ``REDACTED``; everything else is kept as it was written.
+
+    >>> redact("https://x/next?cf_state=abc.def&n=1&token=k#top")
+    'https://x/next?cf_state=REDACTED&n=1&token=REDACTED#top'
+    """
+    base, hash_, fragment = url.partition("#")
+    path, question, query = base.partition("?")
+    if not question:
+        return url
+    parts = []
+    for part in query.split("&"):
+        name, equals, _ = part.partition("=")
+        if equals and unquote_plus(name) in names:
+            part = f"{name}={REDACTED}"
+        parts.append(part)
+    return f"{path}?{'&'.join(parts)}{hash_}{fragment}"
 
 
 def origin(url: str) -> str:
@@ -85,7 +121,9 @@ def _is_asgi(app: object) -> bool:
 
 class Transport:
     """Sends the simulator's requests: to the in-process App when the URL is the App's
-    origin, over real HTTP (httpx) otherwise."""
+    origin, over real HTTP (httpx) otherwise. Both run on one event loop: a private loop
+    in this thread from sync code, a helper thread's loop from async code (like starlette's
+    TestClient), so one deadline bounds every request the same way."""
 
     def __init__(self, target: object, *, auth: tuple[str, str] | None = None) -> None:
         self.auth = auth
@@ -94,10 +132,10 @@ class Transport:
         self.app: App | None = None
         self.document: bytes | None = None
         self._local: httpx.AsyncClient | None = None
+        self._http: httpx.AsyncClient | None = None
         self._portal: anyio.from_thread.BlockingPortal | None = None
         self._portal_cm: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._http: httpx.Client | None = None
         if isinstance(target, str) and target.startswith(("http://", "https://")):
             self.start_url: str | None = target
             self.base = origin(target)
@@ -121,28 +159,48 @@ class Transport:
             self.base = LOCAL_ORIGIN
             transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
             self._local = httpx.AsyncClient(transport=transport, base_url=LOCAL_ORIGIN)
-            if _loop_running():
-                # Called from async code (an async test): the App runs on an event loop in a
-                # helper thread, like starlette's TestClient.
-                self._portal_cm = anyio.from_thread.start_blocking_portal()
-                self._portal = self._portal_cm.__enter__()
-            else:
-                # Called from sync code: a private loop in this thread, no thread hops.
-                self._loop = asyncio.new_event_loop()
+            self._start_loop()  # the App's loop is chosen where the Simulator is made
+
+    def _start_loop(self) -> None:
+        if self._portal is not None or self._loop is not None:
+            return
+        if _loop_running():
+            # Called from async code (an async test): requests run on an event loop in a
+            # helper thread.
+            self._portal_cm = anyio.from_thread.start_blocking_portal()
+            self._portal = self._portal_cm.__enter__()
+        else:
+            # Called from sync code: a private loop in this thread, no thread hops.
+            self._loop = asyncio.new_event_loop()
+
+    def _run(self, make: Callable[[], Awaitable[Any]]) -> Any:
+        self._start_loop()
+        if self._portal is not None:
+            return self._portal.call(make)
+        if self._loop is not None and not _loop_running():
+            return self._loop.run_until_complete(make())
+        raise RuntimeError(
+            "this Simulator was made outside async code: use it there too "
+            "(or make it inside the running event loop)"
+        )
 
     def close(self) -> None:
-        if self._local is not None and self._portal is not None:
-            self._portal.call(self._local.aclose)
+        clients = [client for client in (self._local, self._http) if client is not None]
+        self._local = self._http = None
+
+        async def close_clients() -> None:
+            for client in clients:
+                await client.aclose()
+
+        if self._portal is not None:
+            self._portal.call(close_clients)
             self._portal_cm.__exit__(None, None, None)
-            self._local = self._portal = self._portal_cm = None
-        if self._local is not None and self._loop is not None:
-            self._loop.run_until_complete(self._local.aclose())
+            self._portal = self._portal_cm = None
+        if self._loop is not None:
+            self._loop.run_until_complete(close_clients())
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.close()
-            self._local = self._loop = None
-        if self._http is not None:
-            self._http.close()
-            self._http = None
+            self._loop = None
 
     def resolve(self, url: str) -> str | None:
         """Make a path-only URL absolute against the target; None when it cannot be."""
@@ -159,9 +217,14 @@ class Transport:
         content: bytes | None = None,
         content_type: str | None = None,
         timeout_ms: int = 10_000,
+        max_bytes: int = MAX_BYTES,
     ) -> Reply:
-        """Send a request and return its :class:`Reply` (never raises for HTTP failures)."""
-        headers = {}
+        """Send a request and return its :class:`Reply` (never raises for HTTP failures).
+
+        ``timeout_ms`` bounds the whole exchange, the body included, for the in-process App
+        as over HTTP; a body longer than ``max_bytes`` is abandoned (``too_large``).
+        """
+        headers = {"accept-encoding": "identity"}  # no compression: the limit is on bytes
         if self.auth is not None and self.base and origin(url) == self.base:
             user, password = self.auth
             token = base64.b64encode(f"{user}:{password}".encode()).decode()
@@ -172,26 +235,47 @@ class Transport:
             headers["content-type"] = "application/json"
         elif content_type is not None:
             headers["content-type"] = content_type
-        try:
-            if self._local is not None and origin(url) == LOCAL_ORIGIN:
-                send = functools.partial(self._local.request, content=data, headers=headers)
-                if self._portal is not None:
-                    response = self._portal.call(send, method, url)
-                elif self._loop is not None and not _loop_running():
-                    response = self._loop.run_until_complete(send(method, url))
-                else:
-                    raise RuntimeError(
-                        "this Simulator was made outside async code: use it there too "
-                        "(or make it inside the running event loop)"
-                    )
-            else:
-                if self._http is None:
-                    self._http = httpx.Client(follow_redirects=False)
-                response = self._http.request(
-                    method, url, content=data, headers=headers, timeout=timeout_ms / 1000
+        seconds = timeout_ms / 1000
+        local = self._local if origin(url) == LOCAL_ORIGIN else None
+
+        async def exchange() -> Reply:
+            client = local or self._http
+            if client is None:  # made on the loop that will use it
+                client = self._http = httpx.AsyncClient(follow_redirects=False)
+            try:
+                return await asyncio.wait_for(
+                    _read(client, method, url, data, headers, seconds, max_bytes), seconds
                 )
-        except httpx.TimeoutException:
-            return Reply(None, b"", f"timed out after {timeout_ms} ms")
-        except httpx.HTTPError as exc:
-            return Reply(None, b"", f"request failed: {exc}")
-        return Reply(response.status_code, response.content)
+            except (TimeoutError, httpx.TimeoutException):
+                return Reply(None, b"", f"timed out after {timeout_ms} ms")
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                return Reply(None, b"", f"request failed: {exc}")
+
+        reply: Reply = self._run(exchange)
+        return reply
+
+
+async def _read(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    data: bytes | None,
+    headers: dict[str, str],
+    seconds: float,
+    max_bytes: int,
+) -> Reply:
+    """One request; the body is read chunk by chunk and abandoned past ``max_bytes``."""
+    async with client.stream(
+        method, url, content=data, headers=headers, timeout=seconds
+    ) as response:
+        status = response.status_code
+        names = {name.lower(): value for name, value in response.headers.items()}
+        declared = names.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            return Reply(status, b"", headers=names, too_large=True)
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > max_bytes:  # leaving the block closes the connection
+                return Reply(status, bytes(body[: max_bytes + 1]), headers=names, too_large=True)
+        return Reply(status, bytes(body), headers=names)

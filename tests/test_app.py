@@ -648,6 +648,7 @@ def test_an_oversized_chunked_body_gets_413(client_for: ClientFactory) -> None:
 # -- flows that fail ---------------------------------------------------------------------------
 
 
+@pytest.mark.callflow_expect_fallback
 def test_a_flow_that_raises_gets_the_fallback_and_a_logged_traceback(
     client_for: ClientFactory, xml_reply: XmlReply, callflow_logs: pytest.LogCaptureFixture
 ) -> None:
@@ -668,6 +669,7 @@ def test_a_flow_that_raises_gets_the_fallback_and_a_logged_traceback(
     assert errors[0].exc_info[0] is ZeroDivisionError
 
 
+@pytest.mark.callflow_expect_fallback
 def test_a_custom_fallback_document(client_for: ClientFactory, xml_reply: XmlReply) -> None:
     app = App(secret="test-secret", fallback=Response(Say("Oops."), Hangup(tag="mine")))
 
@@ -680,6 +682,7 @@ def test_a_custom_fallback_document(client_for: ClientFactory, xml_reply: XmlRep
     assert hangup_tag(root) == "mine"
 
 
+@pytest.mark.callflow_expect_fallback
 def test_a_sync_flow_beyond_the_timeout_gets_the_fallback(
     client_for: ClientFactory, xml_reply: XmlReply, callflow_logs: pytest.LogCaptureFixture
 ) -> None:
@@ -696,6 +699,7 @@ def test_a_sync_flow_beyond_the_timeout_gets_the_fallback(
     assert any("'slow'" in m and "flow_timeout_ms=100" in m and "call-8" in m for m in messages)
 
 
+@pytest.mark.callflow_expect_fallback
 def test_an_async_flow_beyond_the_timeout_gets_the_fallback(
     client_for: ClientFactory, xml_reply: XmlReply, callflow_logs: pytest.LogCaptureFixture
 ) -> None:
@@ -713,6 +717,7 @@ def test_an_async_flow_beyond_the_timeout_gets_the_fallback(
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.callflow_expect_fallback
 def test_a_flow_raising_timeout_error_is_logged_with_its_traceback(
     client_for: ClientFactory,
     xml_reply: XmlReply,
@@ -775,6 +780,7 @@ def test_a_sync_flow_returning_an_awaitable_is_awaited(
         pytest.param(None, id="none"),
     ],
 )
+@pytest.mark.callflow_expect_fallback
 def test_a_flow_returning_an_invalid_document_gets_the_fallback(
     client_for: ClientFactory,
     xml_reply: XmlReply,
@@ -842,6 +848,7 @@ def test_xml_text_is_sent_with_the_declaration(
 
 
 @pytest.mark.parametrize("as_bytes", [False, True], ids=["str", "bytes"])
+@pytest.mark.callflow_expect_fallback
 def test_xml_declaring_another_encoding_is_never_garbled(
     client_for: ClientFactory,
     xml_reply: XmlReply,
@@ -865,6 +872,7 @@ def test_xml_declaring_another_encoding_is_never_garbled(
     assert expected in error
 
 
+@pytest.mark.callflow_expect_fallback
 def test_production_mode_skips_validation_of_dsl_documents_only(
     client_for: ClientFactory, xml_reply: XmlReply
 ) -> None:
@@ -968,6 +976,7 @@ def test_a_gather_url_round_trip(client_for: ClientFactory, xml_reply: XmlReply)
     assert said(root) == ["state {'step': 1} digits 1234 lang fr"]
 
 
+@pytest.mark.callflow_expect_fallback
 def test_url_for_an_unknown_flow_gets_the_fallback(
     client_for: ClientFactory, xml_reply: XmlReply, callflow_logs: pytest.LogCaptureFixture
 ) -> None:
@@ -1302,6 +1311,7 @@ def _invalid(call: CallContext) -> str:
         pytest.param(_invalid, "invalid", id="invalid-output"),
     ],
 )
+@pytest.mark.callflow_expect_fallback
 def test_a_fallback_reply_names_its_cause_in_a_header(
     client_for: ClientFactory, xml_reply: XmlReply, flow: Any, cause: str
 ) -> None:

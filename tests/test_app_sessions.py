@@ -228,6 +228,7 @@ def test_path_only_links_carry_the_session_once_there_is_one(
     assert said(xml_reply(client.get(url + OPENTACT))) == ["seen True"]
 
 
+@pytest.mark.callflow_expect_fallback
 def test_a_session_larger_than_the_bound_gets_the_fallback(
     client_for: ClientFactory, xml_reply: XmlReply, callflow_logs: pytest.LogCaptureFixture
 ) -> None:
@@ -275,6 +276,7 @@ class BrokenStore:
         return None
 
 
+@pytest.mark.callflow_expect_fallback
 def test_a_store_outage_fails_only_the_flows_that_use_the_session(
     client_for: ClientFactory, xml_reply: XmlReply, callflow_logs: pytest.LogCaptureFixture
 ) -> None:

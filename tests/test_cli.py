@@ -4,8 +4,12 @@ in process and as the installed console script."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
+import os
+import re
+import select
 import shlex
 import subprocess
 import sys
@@ -16,8 +20,8 @@ from typing import Any
 import pytest
 
 import callflow
-from callflow import lint, validate
-from callflow.cli import main
+from callflow import cli, lint, validate
+from callflow.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPAT_ONLY = ROOT / "tests" / "data" / "xsd" / "compat-only" / "gather-numDigits.xml"
@@ -62,7 +66,20 @@ LINTED = xml(
     </Response>
     """
 )
-LINTED_LINE = "linted.xml:3:3: CF201 <Say> can never run: the call hangs up before it (D20)"
+LINTED_LINE = (
+    "linted.xml:3:3: CF201 warning <Say> can never run: the call hangs up before it (D20) "
+    f"(hint: {lint(LINTED)[0].hint})"
+)
+
+INFO_ONLY = xml(
+    """
+    <Response>
+      <Play record="greeting"/>
+      <Callback url="/next"/>
+    </Response>
+    """
+)
+"""A valid document whose only findings are of severity info (CF601, CF603)."""
 
 
 def run(*argv: str, stdin: bytes = b"") -> tuple[int, str]:
@@ -74,6 +91,13 @@ def run(*argv: str, stdin: bytes = b"") -> tuple[int, str]:
 
 def problem_lines(name: str, data: bytes, *, strict: bool = False) -> list[str]:
     return [f"{name}:{p.line}:{p.column}: {p.message}" for p in validate(data, strict=strict)]
+
+
+def finding_lines(name: str, data: bytes) -> list[str]:
+    return [
+        f"{name}:{f.line}:{f.column}: {f.code} {f.severity} {f.message} (hint: {f.hint})"
+        for f in lint(data)
+    ]
 
 
 @pytest.fixture
@@ -338,6 +362,142 @@ def test_help_of_a_command_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--format" in text
 
 
+# -- --help ------------------------------------------------------------------------------------
+
+
+def parsers() -> dict[str, argparse.ArgumentParser]:
+    """The parser of ``callflow`` ("") and of each of its commands."""
+    parser = build_parser()
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return {"": parser, **commands.choices}
+
+
+COMMANDS = ["", "validate", "lint", "serve", "simulate"]
+EXIT_CODES = {
+    "": ["0", "1", "2", "3", "130"],
+    "validate": ["0", "1", "2"],
+    "lint": ["0", "1", "2"],
+    "serve": ["0", "1", "2", "3"],
+    "simulate": ["0", "1", "2", "130"],
+}
+
+
+def test_every_command_is_checked() -> None:
+    assert list(parsers()) == COMMANDS
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_option_has_a_meaning_and_a_default(command: str) -> None:
+    parser = parsers()[command]
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction | argparse._VersionAction):
+            continue
+        if isinstance(action, argparse._SubParsersAction):
+            assert all(choice.help for choice in action._choices_actions)
+            continue
+        assert action.help, action
+        if action.option_strings:  # a positional says what it is; an option, its default
+            assert "default" in action.help, action.option_strings
+
+
+def normalized(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_has_a_description_the_options_and_the_exit_codes(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = parsers()[command]
+    argv = [command, "--help"] if command else ["--help"]
+    assert run(*argv) == (0, "")
+    text = capsys.readouterr().out
+    assert text.startswith(f"usage: callflow {command}".rstrip() + " ")
+    assert parser.description
+    assert normalized(parser.description) in normalized(text)
+    for action in parser._actions:
+        for option in action.option_strings:
+            assert option in text
+        if action.help and not isinstance(action, argparse._SubParsersAction):
+            expanded = action.help % {"default": action.default}
+            assert normalized(expanded) in normalized(text)
+    epilog = text[text.index("\nexit codes:\n") :].splitlines()[2:]
+    listed = [line.split()[0] for line in epilog if line.startswith("  ") and line[2] != " "]
+    assert listed == EXIT_CODES[command]
+
+
+def run_in_pty(*argv: str, env: dict[str, str]) -> tuple[int, bytes]:
+    """Run ``callflow ARGV`` with a pseudo-terminal as stdin, stdout and stderr; return its
+    exit code and everything it wrote."""
+    primary, secondary = os.openpty()
+    environment = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    environment.update(TERM="xterm-256color", COLUMNS="100", **env)
+    process = subprocess.Popen(
+        [*callflow_command(), *argv],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=environment,
+    )
+    os.close(secondary)
+    output = b""
+    try:
+        while select.select([primary], [], [], 30)[0]:
+            try:
+                data = os.read(primary, 65536)
+            except OSError:  # EIO: every end of the terminal is closed
+                break
+            if not data:
+                break
+            output += data
+    finally:
+        os.close(primary)
+        if process.poll() is None:
+            process.kill()
+    return process.wait(timeout=30), output
+
+
+def has_colour(output: bytes) -> bool:
+    """Whether ``output`` holds an SGR sequence that sets a foreground or background colour."""
+    for match in re.finditer(rb"\x1b\[([0-9;]*)m", output):
+        for param in match.group(1).split(b";"):
+            if param and (30 <= int(param) <= 49 or 90 <= int(param) <= 107):
+                return True
+    return False
+
+
+def test_help_in_colour_on_a_terminal() -> None:
+    code, output = run_in_pty("lint", "--help", env={})
+    assert code == 0
+    assert has_colour(output)
+    assert b"--select" in output
+
+
+def test_help_honours_no_color() -> None:
+    code, output = run_in_pty("lint", "--help", env={"NO_COLOR": "1"})
+    assert code == 0
+    assert not has_colour(output)
+    assert b"usage: callflow lint [-h]" in output
+
+
+def test_help_is_plain_when_piped(tmp_path: Path) -> None:
+    result = execute("simulate", "--help", cwd=tmp_path)
+    assert result.returncode == 0
+    assert b"\x1b[" not in result.stdout
+    assert b"exit codes:" in result.stdout
+
+
+def test_ctrl_c_exits_130_without_a_traceback(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupted(data: bytes, *, strict: bool = False) -> list[Any]:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "validate", interrupted)
+    assert run("validate", "valid.xml") == (130, "")
+    assert capsys.readouterr().err == "callflow: interrupted\n"
+
+
 # -- validate --format json --------------------------------------------------------------------
 
 
@@ -383,7 +543,7 @@ def test_validate_json_strict(workdir: Path) -> None:
 
 
 def test_non_ascii_text_is_printed_as_utf8(workdir: Path) -> None:
-    document = '<Response><Meta name="grüße" value="1"/></Response>'.encode()
+    document = '<Response><Say loop="grüße">x</Say></Response>'.encode()
     code, printed = run("validate", "-", stdin=document)
     assert code == 1
     assert printed.startswith("-:1:11: ")
@@ -393,7 +553,7 @@ def test_non_ascii_text_is_printed_as_utf8(workdir: Path) -> None:
     assert "'grüße'" in printed  # written as UTF-8, not as JSON escapes
     report: dict[str, Any] = json.loads(printed)
     [problem] = report["files"][0]["problems"]
-    assert problem["path"] == "/Response/Meta"
+    assert problem["path"] == "/Response/Say"
     assert "'grüße'" in problem["message"]
 
 
@@ -413,18 +573,18 @@ def test_lint_lines_are_the_findings(workdir: Path) -> None:
     code, printed = run("lint", "valid.xml", "legacy.xml", "linted.xml")
     assert code == 1
     legacy = COMPAT_ONLY.read_bytes()
-    assert printed.splitlines() == [
-        *(f"legacy.xml:{f.line}:{f.column}: {f.code} {f.message}" for f in lint(legacy)),
-        LINTED_LINE,
-    ]
-    assert printed.startswith("legacy.xml:4:3: CF101 <Gather> 'numDigits' is a legacy attribute")
+    assert printed.splitlines() == [*finding_lines("legacy.xml", legacy), LINTED_LINE]
+    assert printed.startswith(
+        "legacy.xml:4:3: CF101 warning <Gather> 'numDigits' is a legacy attribute"
+    )
 
 
 def test_lint_invalid_file_prints_cf001_lines(workdir: Path) -> None:
     code, printed = run("lint", "invalid.xml")
     assert code == 1
     assert printed.splitlines() == [
-        f"invalid.xml:{p.line}:{p.column}: CF001 {p.message}" for p in validate(INVALID)
+        f"invalid.xml:{p.line}:{p.column}: CF001 error {p.message} (hint: fix the document)"
+        for p in validate(INVALID)
     ]
 
 
@@ -474,6 +634,114 @@ def test_lint_json_invalid_file_has_error_findings(workdir: Path) -> None:
     assert code == 1
     findings = json.loads(printed)["files"][0]["findings"]
     assert [(f["code"], f["severity"]) for f in findings] == [("CF001", "error")] * 3
+
+
+MIXED = xml(
+    """
+    <Response>
+      <Gather numDigits="1"><Say>Press.</Say></Gather>
+      <Play record="greeting"/>
+      <Hangup/>
+      <Say>Bye.</Say>
+    </Response>
+    """
+)
+"""Findings CF101 (warning), CF601 (info) and CF201 (warning), in that order."""
+
+
+def test_lint_line_format(workdir: Path) -> None:
+    code, printed = run("lint", "-", stdin=MIXED)
+    assert code == 1
+    assert printed.splitlines() == finding_lines("-", MIXED)
+    lines = printed.splitlines()
+    assert [line.split(" ")[:3] for line in lines] == [
+        ["-:2:3:", "CF101", "warning"],
+        ["-:3:3:", "CF601", "info"],
+        ["-:5:3:", "CF201", "warning"],
+    ]
+    assert all(re.fullmatch(r"\S+ CF\d{3} (error|warning|info) .+ \(hint: .+\)", x) for x in lines)
+
+
+def test_lint_info_findings_alone_exit_0(workdir: Path) -> None:
+    (workdir / "info.xml").write_bytes(INFO_ONLY)
+    code, printed = run("lint", "info.xml")
+    assert code == 0
+    assert [line.split(" ")[1:3] for line in printed.splitlines()] == [
+        ["CF601", "info"],
+        ["CF603", "info"],
+    ]
+    assert run("lint", "info.xml", "linted.xml")[0] == 1  # the warning of linted.xml
+
+
+def test_lint_json_info_only_is_ok(workdir: Path) -> None:
+    code, printed = run("lint", "--format", "json", "valid.xml", "-", "linted.xml", stdin=INFO_ONLY)
+    assert code == 1
+    report = json.loads(printed)
+    assert report["ok"] is False
+    assert [(f["path"], f["ok"]) for f in report["files"]] == [
+        ("valid.xml", True),
+        ("-", True),  # info findings only
+        ("linted.xml", False),
+    ]
+    assert [f["severity"] for f in report["files"][1]["findings"]] == ["info", "info"]
+    assert report["files"][1]["findings"] == [f.to_dict() for f in lint(INFO_ONLY)]
+    code, printed = run("lint", "--format", "json", "-", stdin=INFO_ONLY)
+    assert code == 0
+    assert json.loads(printed)["ok"] is True
+
+
+@pytest.mark.parametrize(
+    ("options", "codes", "exit_code"),
+    [
+        pytest.param([], ["CF101", "CF601", "CF201"], 1, id="all"),
+        pytest.param(["--select", "CF6"], ["CF601"], 0, id="select-prefix-info-only"),
+        pytest.param(["--select", "CF1,CF2"], ["CF101", "CF201"], 1, id="select-list"),
+        pytest.param(["--select", "cf201"], ["CF201"], 1, id="select-lower-case"),
+        pytest.param(["--select", "CF101", "--select", "CF6"], ["CF101", "CF601"], 1, id="twice"),
+        pytest.param(["--select", " CF101 , CF201 "], ["CF101", "CF201"], 1, id="spaces"),
+        pytest.param(["--ignore", "CF1"], ["CF601", "CF201"], 1, id="ignore-prefix"),
+        pytest.param(["--ignore", "CF1,CF201"], ["CF601"], 0, id="ignore-list"),
+        pytest.param(["--select", "CF1", "--ignore", "CF101"], [], 0, id="ignore-wins"),
+        pytest.param(["--select", "CF"], ["CF101", "CF601", "CF201"], 1, id="select-everything"),
+    ],
+)
+def test_lint_select_and_ignore(
+    workdir: Path, options: list[str], codes: list[str], exit_code: int
+) -> None:
+    code, printed = run("lint", *options, "-", stdin=MIXED)
+    assert code == exit_code
+    assert [line.split(" ")[1] for line in printed.splitlines()] == codes
+    code, printed = run("lint", "--format", "json", *options, "-", stdin=MIXED)
+    assert code == exit_code
+    report = json.loads(printed)
+    assert report["ok"] is (exit_code == 0)
+    assert [f["code"] for f in report["files"][0]["findings"]] == codes
+
+
+def test_lint_ignore_cf001_passes_an_invalid_document(workdir: Path) -> None:
+    assert run("lint", "--ignore", "CF001", "invalid.xml") == (0, "")
+    assert run("lint", "--select", "CF2", "invalid.xml") == (0, "")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        pytest.param(["--select", "XY1"], "argument --select: 'XY1' is no lint code", id="unknown"),
+        pytest.param(["--select", "CF9"], "argument --select: 'CF9' is no lint code", id="cf9"),
+        pytest.param(
+            ["--ignore", "CF101,CF7"], "argument --ignore: 'CF7' is no lint code", id="in-list"
+        ),
+        pytest.param(["--ignore", ","], "argument --ignore: expected codes", id="empty"),
+        pytest.param(["--select="], "argument --select: expected codes", id="no-value"),
+    ],
+)
+def test_lint_bad_codes_are_usage_errors(
+    workdir: Path, options: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("lint", *options, "linted.xml") == (2, "")
+    err = capsys.readouterr().err
+    assert err.startswith("usage: callflow lint ")
+    assert f"callflow lint: error: {message}" in err
 
 
 # -- a closed output pipe ----------------------------------------------------------------------

@@ -3,12 +3,18 @@ form, numbers in E.164 with the raw strings kept, and the call object of a JSON 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from callflow import App, CallContext, Hangup, Response, Say
+import flows
+from callflow import App, CallContext, Gather, Hangup, Response, Say
+from flows.support import account_prompt
+
+TEMPLATES = Path(__file__).parent / "templates"
 
 if TYPE_CHECKING:
     from conftest import ClientFactory, XmlReply
@@ -365,3 +371,70 @@ def test_url_for_and_templates_need_an_app() -> None:
         call.url_for("main")
     with pytest.raises(RuntimeError, match="render_template needs a CallContext"):
         call.render_template("menu.xml")
+
+
+def linking_app(**options: Any) -> App:
+    """An App whose main flow links to ``next`` with a signed state."""
+    app = App(secret="test-secret", templates=TEMPLATES, **options)
+
+    @app.flow("/", name="main")
+    def main(call: CallContext) -> Response:
+        return Response(Gather(Say("Press."), url=call.url_for("next", state={"step": 2})))
+
+    @app.flow("/next", name="next")
+    def after(call: CallContext) -> Response:
+        return Response(Say(f"Step {call.state['step']}."), Hangup())
+
+    return app
+
+
+def test_make_with_an_app_builds_the_apps_links(
+    client_for: ClientFactory, xml_reply: XmlReply
+) -> None:
+    app = linking_app()
+    call = CallContext.make(from_="+15550100999", to="+15550100200", uuid="c-1", app=app)
+    (gather,) = main_of(app)(call).children
+    assert isinstance(gather, Gather)
+    url = gather.url or ""
+    assert url.startswith("http://testserver/next?cf_state=")
+    # The link is the one the App itself would build: the App accepts its state.
+    root = xml_reply(client_for(app).get(url + "&from=%2B15550100999&tn=15550100200&call=c-1"))
+    assert [el.text for el in root.iter("Say")] == ["Step 2."]
+
+
+def test_make_with_an_app_uses_its_base_url_access_key_and_region() -> None:
+    app = linking_app(
+        base_url="https://ivr.example.com/voice/", access_key="k-1", default_region="GB"
+    )
+    call = CallContext.make(to="02071838750", app=app)
+    assert call.to == "+442071838750"
+    url = call.url_for("next", lang="fr")
+    assert url.startswith("https://ivr.example.com/voice/next?lang=fr&cf_session=")
+    assert url.endswith("&token=k-1")
+    with pytest.raises(KeyError, match="no flow named 'nope'"):
+        call.url_for("nope")
+
+
+def test_make_with_an_app_renders_its_templates() -> None:
+    call = CallContext.make(app=linking_app(), name="Ann")
+    rendered = call.render_template("greeting.xml", next_url="https://ivr.example.com/next")
+    assert b"Hello Ann" in rendered.body
+
+
+def test_make_with_an_app_without_templates() -> None:
+    call = CallContext.make(app=App(secret="test-secret"))
+    with pytest.raises(RuntimeError, match="render_template needs a CallContext"):
+        call.render_template("greeting.xml")
+
+
+def main_of(app: App) -> Any:
+    (main,) = [flow.function for flow in app.flows if flow.name == "main"]
+    return main
+
+
+def test_the_unit_test_example_of_testing_md() -> None:
+    """docs/testing.md, "Unit-testing a flow function"."""
+    call = CallContext.make(from_="+15550100999", to="+15550100200", app=flows.app)
+    (gather,) = asyncio.run(account_prompt(call)).children
+    assert isinstance(gather, Gather)
+    assert (gather.url or "").startswith("http://testserver/account?cf_state=")

@@ -250,6 +250,7 @@ def test_an_event_without_handlers_is_accepted(client_for: ClientFactory) -> Non
     assert reply.status_code == 204
 
 
+@pytest.mark.callflow_expect_fallback
 def test_a_failing_handler_is_logged_and_the_others_still_run(
     client_for: ClientFactory, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -439,10 +439,6 @@ def _gb_app() -> App:
     return two_flows(["020 7183 8750"], region="GB")
 
 
-@pytest.mark.xfail(
-    reason="Simulator.call reads --to/--from in US, not in the App's default_region",
-    strict=True,
-)
 def test_the_simulator_reads_numbers_in_the_apps_default_region() -> None:
     with Simulator(_gb_app()) as simulator:
         trace = simulator.call(to="2071838750")

@@ -478,6 +478,7 @@ def metrics_app(release: threading.Event, **options: Any) -> App:
         ),
     ],
 )
+@pytest.mark.callflow_expect_fallback
 def test_what_went_wrong_is_counted_by_cause(
     client_for: ClientFactory,
     release: threading.Event,

@@ -274,6 +274,7 @@ def test_old_secrets_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
     assert StateSigner("new", settings.old_secrets).verify(token, "/x") == [1]
 
 
+@pytest.mark.callflow_expect_fallback
 def test_state_that_is_not_json_gets_the_fallback(
     client_for: ClientFactory, xml_reply: XmlReply
 ) -> None:

@@ -3,6 +3,8 @@ command line's usage errors."""
 
 from __future__ import annotations
 
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,7 +18,7 @@ from callflow import validate
 from callflow.cli import EXIT_USAGE, main
 
 if TYPE_CHECKING:
-    from conftest import Server, ServerFactory
+    from conftest import Server, ServerFactory, ServeRunner
 
 ROOT = Path(__file__).parent.parent
 
@@ -107,14 +109,98 @@ def test_serve_usage_errors_exit_2(
 
 def test_serve_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--help"]) == 0
-    out = capsys.readouterr().out
-    for option in ("--host", "--port", "--reload", "--workers", "flows:app"):
+    out = " ".join(capsys.readouterr().out.split())
+    for option in ("--host", "--port", "--reload", "--workers", "--log-level", "--log-format"):
         assert option in out
+    for default in (
+        "(default: flows:app,",
+        "(default: 127.0.0.1)",
+        "(default: 8000)",
+        "(default: off)",
+        "(default: one process)",
+        "(default: info)",
+        "(default: the App's log_format setting, CALLFLOW_LOG_FORMAT, else text)",
+    ):
+        assert default in out
+    codes = out[out.index("exit codes:") :]
+    for line in (
+        "0 stopped with Ctrl-C (SIGINT); after SIGTERM",
+        "1 the App raised an error while it was imported",
+        "2 usage or configuration error",
+        "3 uvicorn could not start: the port is taken",
+    ):
+        assert line in codes
 
 
-def test_serve_rejects_a_port_that_is_not_a_number(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["serve", "--port", "http"]) == EXIT_USAGE
-    assert "invalid int value" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        pytest.param(
+            ["--port", "http"],
+            "argument --port: expected a port number 0-65535 (got 'http')",
+            id="port-word",
+        ),
+        pytest.param(["--port", "65536"], "argument --port: expected a port number", id="big"),
+        pytest.param(["--port", "-1"], "argument --port: expected a port number", id="negative"),
+        pytest.param(
+            ["--workers", "four"],
+            "argument --workers: expected a number of processes, like 4 (got 'four')",
+            id="workers-word",
+        ),
+        pytest.param(["--log-level", "loud"], "argument --log-level: invalid choice", id="level"),
+        pytest.param(["--log-format", "xml"], "argument --log-format: invalid choice", id="fmt"),
+        pytest.param(["--host"], "argument --host: expected one argument", id="no-host"),
+    ],
+)
+def test_serve_option_errors_name_the_option(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert main(["serve", *argv]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("usage: callflow serve ")
+    assert f"callflow serve: error: {message}" in err
+
+
+# -- exit codes of a real process --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stop", "code"),
+    [
+        pytest.param(signal.SIGINT, 0, id="ctrl-c"),
+        # uvicorn shuts down, then raises the signal again: a supervisor sees it ended by it.
+        pytest.param(signal.SIGTERM, -signal.SIGTERM, id="sigterm"),
+    ],
+)
+def test_serve_stops_gracefully(
+    start_server: ServerFactory, stop: signal.Signals, code: int
+) -> None:
+    server = start_server()
+    server.http.close()
+    server.process.send_signal(stop)
+    assert server.process.wait(timeout=15) == code
+    output = server.output()
+    assert "Application shutdown complete." in output
+    assert "Traceback" not in output
+
+
+def test_serve_exits_3_when_the_port_is_taken(run_serve: ServeRunner) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_serve("--port", str(port))  # the last --port wins
+    assert result.code == 3, result
+    assert "address already in use" in (result.stdout + result.stderr).lower()
+
+
+def test_serve_exits_1_when_the_app_raises_on_import(
+    run_serve: ServeRunner, tmp_path: Path
+) -> None:
+    (tmp_path / "broken_on_import.py").write_text("raise RuntimeError('no database')\n")
+    result = run_serve(app="broken_on_import:app", env={"PYTHONPATH": str(tmp_path)})
+    assert result.code == 1, result
+    assert "RuntimeError: no database" in result.stderr  # the App's own error, with its place
 
 
 @pytest.mark.parametrize("module", ["callflow", "callflow.cli"])

@@ -96,6 +96,7 @@ def test_a_legacy_template_is_sent_in_canonical_form(
         pytest.param("missing.xml", "not found", id="missing"),
     ],
 )
+@pytest.mark.callflow_expect_fallback
 def test_a_failing_template_gets_the_fallback_and_an_error_naming_the_flow(
     client_for: ClientFactory,
     xml_reply: XmlReply,
@@ -117,6 +118,7 @@ def test_a_failing_template_gets_the_fallback_and_an_error_naming_the_flow(
     assert detail in caplog.text
 
 
+@pytest.mark.callflow_expect_fallback
 def test_render_template_without_templates_gets_the_fallback(
     client_for: ClientFactory, xml_reply: XmlReply, caplog: pytest.LogCaptureFixture
 ) -> None:

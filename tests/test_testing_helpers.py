@@ -52,6 +52,7 @@ def test_public_names() -> None:
         "assert_heard",
         "assert_not_heard",
         "assert_requested",
+        "expect_fallback",
     ]
 
 
@@ -98,9 +99,16 @@ def test_assertions_pass(answered: Trace) -> None:
             id="ended-abnormally",
         ),
         pytest.param(
-            lambda t: assert_ended(t, "voicemail"),
-            "the call ended with 'hangup', not 'voicemail'",
+            lambda t: assert_ended(t, "hangup (voicemail)"),
+            "the call ended with 'hangup', not 'hangup (voicemail)'",
             id="ended-reason",
+        ),
+        pytest.param(
+            lambda t: assert_ended(t, "hang"),
+            "the call ended with 'hangup', not 'hang' ('hang' is not a hang-up reason: "
+            "end of document, hangup, invalid document, max commands, max fetches, "
+            "webhook failed or 'hangup (TAG)')",
+            id="ended-not-a-reason",
         ),
     ],
 )
@@ -122,10 +130,10 @@ def test_assert_requested_matches_part_of_the_url() -> None:
 
 
 def test_assert_ended_abnormally() -> None:
-    trace = Trace([SayEvent("Hi."), HangupEvent("limit: more than 50 documents fetched", "limit")])
-    assert_ended(trace, "limit", normally=False)
+    trace = Trace([SayEvent("Hi."), HangupEvent("max fetches", "limit", None, "more than 50")])
+    assert_ended(trace, "max fetches", normally=False)
     message = failing(lambda: assert_ended(trace))
-    assert message.startswith("the call did not end normally: limit: more than 50")
+    assert message.startswith("the call did not end normally: max fetches\n")
     assert "Say: Hi." in message
 
 
@@ -228,7 +236,7 @@ def test_callflow_sim_with_a_module_target(pytester: pytest.Pytester) -> None:
         def test_module(callflow_sim):
             trace = callflow_sim.call()
             assert_heard(trace, "From a module.")
-            assert_ended(trace, "done")
+            assert_ended(trace, "hangup (done)")
         """
     )
     result = pytester.runpytest(*QUIET, "--callflow-target", "plugin_flows:app")

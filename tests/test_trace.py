@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from callflow.trace import (
+    REASON_END_OF_DOCUMENT,
+    REASON_HANGUP,
+    REASON_INVALID_DOCUMENT,
+    REASON_MAX_COMMANDS,
+    REASON_MAX_FETCHES,
+    REASON_WEBHOOK_FAILED,
+    REASONS,
     AnswerEvent,
     CallbackEvent,
     DialEvent,
     EndedBy,
     ErrorEvent,
+    FallbackEvent,
+    FetchFailedEvent,
     FilterEvent,
     GatherEvent,
     HangupEvent,
+    HangupReason,
     HoldEvent,
     MetaEvent,
     PauseEvent,
@@ -26,6 +38,8 @@ from callflow.trace import (
     Trace,
     TraceEvent,
     WarningEvent,
+    is_reason,
+    tagged_hangup,
 )
 
 WEBHOOK = RequestEvent("GET", "http://x/?from=1", {"from": "1"}, 200, "webhook")
@@ -114,7 +128,7 @@ def test_describe(event: TraceEvent, line: str) -> None:
         ),
         pytest.param(
             HangupEvent("limit", "limit"),
-            {"type": "hangup", "reason": "limit", "ended_by": "limit", "tag": None},
+            {"type": "hangup", "reason": "limit", "ended_by": "limit", "tag": None, "detail": ""},
             id="hangup",
         ),
     ],
@@ -193,3 +207,97 @@ def test_unfinished_trace() -> None:
     assert trace.hangup_reason is None
     assert not trace.ended_normally
     assert trace.to_dict()["ended_by"] is None
+
+
+# -- failures and the documented hang-up reasons -------------------------------------------------
+
+FALLBACK = FallbackEvent("http://x/?from=1", "error")
+UNHANDLED = FetchFailedEvent("http://x/next", "callback", "HTTP 500 from http://x/next")
+HANDLED = FetchFailedEvent("http://x/next", "gather", "timed out after 10 ms", handled=True)
+
+
+@pytest.mark.parametrize(
+    ("event", "line"),
+    [
+        pytest.param(FALLBACK, "! fallback document (error) from http://x/?from=1", id="fallback"),
+        pytest.param(
+            UNHANDLED,
+            "! [callback] fetch failed: HTTP 500 from http://x/next (no <Error> handled it)",
+            id="fetch-failed",
+        ),
+        pytest.param(
+            HANDLED,
+            "! [gather] fetch failed: timed out after 10 ms (Error handler runs)",
+            id="fetch-failed-handled",
+        ),
+        pytest.param(
+            PauseEvent(500, "1#", stopped=True),
+            "(pause 500 ms, ended early: pressed '1#')",
+            id="pause-stopped",
+        ),
+        pytest.param(
+            HangupEvent("max fetches", "limit", None, "more than 3 requests"),
+            "Hangup: max fetches (more than 3 requests)",
+            id="hangup-detail",
+        ),
+    ],
+)
+def test_describe_failures(event: TraceEvent, line: str) -> None:
+    assert event.describe() == line
+
+
+@pytest.mark.parametrize(
+    ("events", "failed", "normally"),
+    [
+        pytest.param([HangupEvent("hangup", "hangup")], False, True, id="clean"),
+        pytest.param(
+            [FALLBACK, HangupEvent("hangup (callflow-fallback)", "hangup")],
+            True,
+            False,
+            id="fallback",
+        ),
+        pytest.param(
+            [UNHANDLED, HangupEvent("hangup", "hangup")], True, False, id="unhandled-fetch"
+        ),
+        pytest.param([HANDLED, HangupEvent("hangup", "hangup")], False, True, id="handled-fetch"),
+        pytest.param([HangupEvent("webhook failed", "error")], True, False, id="error"),
+        pytest.param([HangupEvent("max commands", "limit")], False, False, id="limit"),
+        pytest.param([], False, False, id="unfinished"),
+    ],
+)
+def test_failed_ended_normally_and_the_exit_code(
+    events: list[TraceEvent], failed: bool, normally: bool
+) -> None:
+    trace = Trace(events)
+    assert trace.failed is failed
+    assert trace.ended_normally is normally
+    assert trace.exit_code == (0 if normally else 1)
+    assert trace.to_dict()["failed"] is failed
+
+
+def test_fallbacks_and_failed_fetches_in_order() -> None:
+    trace = Trace([UNHANDLED, FALLBACK, HANDLED, HangupEvent("hangup", "hangup")])
+    assert trace.fallbacks == [FALLBACK]
+    assert trace.failed_fetches == [UNHANDLED, HANDLED]
+
+
+def test_the_documented_reasons() -> None:
+    assert {
+        REASON_HANGUP,
+        REASON_END_OF_DOCUMENT,
+        REASON_WEBHOOK_FAILED,
+        REASON_INVALID_DOCUMENT,
+        REASON_MAX_FETCHES,
+        REASON_MAX_COMMANDS,
+    } == REASONS
+    assert set(get_args(HangupReason)) == REASONS
+    assert tagged_hangup("vm") == "hangup (vm)"
+    assert tagged_hangup(None) == REASON_HANGUP
+    assert all(is_reason(reason) for reason in [*REASONS, "hangup (vm)"])
+    assert not any(is_reason(text) for text in ["vm", "hang", "limit", "hangup vm", "error"])
+
+
+def test_every_reason_is_documented_in_testing_md() -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "testing.md").read_text()
+    for reason in [*REASONS, "hangup (TAG)"]:
+        assert f"| `{reason}` |" in text
