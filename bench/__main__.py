@@ -16,7 +16,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from callflow.safexml import MAX_BYTES
+
 from . import (
+    hostile_bench,
     http_bench,
     memory_bench,
     protocol_bench,
@@ -27,7 +30,7 @@ from . import (
 )
 from .timing import table
 
-PARTS = ("render", "validate", "http", "protocol", "scale", "simulator", "memory")
+PARTS = ("render", "validate", "hostile", "http", "protocol", "scale", "simulator", "memory")
 
 
 def machine() -> dict[str, str]:
@@ -73,6 +76,13 @@ def main(argv: list[str] | None = None) -> int:
         figures = validate_bench.run(rounds=rounds, number=10 if quick else 1000)
         results["validate"] = [asdict(f) for f in figures]
         print(table("(b) validation of the rendered IVR document (baseline: render)", figures))
+    if "hostile" in parts:
+        hostile = hostile_bench.run(rounds=2 if quick else 5, limit=16_384 if quick else MAX_BYTES)
+        results["hostile"] = {
+            name: [asdict(f) for f in figures] for name, figures in hostile.items()
+        }
+        for name, figures in hostile.items():
+            print(table(f"(h) hostile document, {name} (baseline: size n)", figures))
     if "http" in parts:
         http = http_bench.run(
             rounds=1 if quick else 5,

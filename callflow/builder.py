@@ -8,6 +8,7 @@ that every problem in a document is reported, not only the first.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import Final
 
@@ -18,13 +19,14 @@ from .audio import Pause, Play, Say, Tone
 from .call_control import Answer, Hangup, Hold, Unhold
 from .dial import Dial, Sip, To
 from .document import Error, Meta, Response
-from .element import Element
+from .element import Element, Field
 from .exceptions import CallflowError
 from .fetch import Callback, Curl
 from .filters import Call, Geo, Schedule
 from .gather import DTMF, Case, Default, Gather, Switch
 from .problems import Problem
 from .recording import Record, RecordStart, RecordStop, RecordWait
+from .safexml import Places, attribute_items
 
 CLASSES: Final[dict[str, type[Element]]] = {
     cls.xml_tag: cls
@@ -117,6 +119,17 @@ def _expand_repeats(hz: str) -> str | None:
     return ",".join(items)
 
 
+@functools.lru_cache(maxsize=64)  # parent names: the DSL's own, a bounded set
+def _choices(parent: str) -> str:
+    return ", ".join(nesting.allowed_children(parent)) or "no children"
+
+
+_FIELDS: Final[dict[type[Element], dict[str, Field]]] = {
+    cls: {spec.name: spec for spec in cls.fields} for cls in CLASSES.values()
+}
+"""Each DSL class's fields by name."""
+
+
 def _text_parts(el: etree._Element) -> list[str]:
     """The text of ``el`` and the tails of its children (mixed content), in order."""
     parts = [el.text] if el.text else []
@@ -139,17 +152,27 @@ class _Seen:
 class Builder:
     """Build DSL objects from a tree, collecting problems instead of stopping at the first."""
 
-    def __init__(self, tree: etree._ElementTree, *, strict: bool, flagged: Iterable[str] = ()):
+    def __init__(
+        self,
+        tree: etree._ElementTree,
+        *,
+        strict: bool,
+        flagged: Iterable[str] = (),
+        places: Places | None = None,
+    ):
         self.tree = tree
         self.strict = strict
         self.flagged = frozenset(flagged)
         """Element paths the schema already reported; their problems are not repeated."""
+        self.places = places if places is not None else Places(tree, b"")
+        """Element paths, computed for the whole tree at the first problem (not per problem:
+        ``getpath`` counts an element's siblings, quadratic in a document of many)."""
         self.problems: list[Problem] = []
 
     # -- reporting -------------------------------------------------------------------------
 
     def path(self, el: etree._Element) -> str:
-        return str(self.tree.getpath(el))
+        return self.places.path(el)
 
     def report(self, el: etree._Element, message: str) -> None:
         path = self.path(el)
@@ -196,10 +219,12 @@ class Builder:
     def _attributes(
         self, el: etree._Element, cls: type[Element], name: str
     ) -> dict[str, object] | None:
-        fields = {spec.name: spec for spec in cls.fields}
+        fields = _FIELDS[cls]
         legacy = LEGACY_ATTRIBUTES.get(name, {})
         # Absent attributes are passed as None so constructors name a missing required one.
-        kwargs: dict[str, object] = {n: None for n in fields if n != cls.content}
+        kwargs: dict[str, object] = dict.fromkeys(n for n in fields if n != cls.content)
+        if not el.attrib and name != "Case":
+            return kwargs
         given: set[str] = set()
         source: dict[str, str] = {}
         ok = True
@@ -207,7 +232,7 @@ class Builder:
             fields = {"value": DTMF.fields[0]}
             legacy = {"dtmf": "value"}
             kwargs = {"value": None}
-        for raw_name, raw in el.attrib.items():
+        for raw_name, raw in attribute_items(el):
             attr = legacy.get(str(raw_name), str(raw_name))
             spec = fields.get(attr)
             if spec is None or attr == cls.content:
@@ -240,6 +265,8 @@ class Builder:
         return kwargs if ok else None
 
     def _children(self, el: etree._Element, name: str) -> tuple[list[Element], bool]:
+        if not len(el):
+            return [], True
         nodes = [child for child in el if _is_element(child)]
         built: list[Element] = []
         ok = True
@@ -258,7 +285,7 @@ class Builder:
                 if tag == "callback" and "Callback" in allowed and not self.strict:
                     pass  # legacy lower-case <callback>URL</callback> (D2)
                 else:
-                    choices = ", ".join(nesting.allowed_children(name)) or "no children"
+                    choices = _choices(name)
                     self.report(node, f"<{tag}> cannot be nested in <{name}> (allowed: {choices})")
                     ok = False
                     continue

@@ -13,6 +13,8 @@ Codes (stable; documented in docs/validation.md):
 
 from __future__ import annotations
 
+import functools
+from collections import Counter
 from collections.abc import Iterator
 from typing import Final
 
@@ -21,7 +23,7 @@ from lxml import etree
 from . import nesting
 from .builder import CLASSES, LEGACY_ATTRIBUTES, UPPER_CASE_METHOD, _expand_repeats, _text_parts
 from .problems import Finding, Severity
-from .safexml import MAX_BYTES, Source, start_positions
+from .safexml import MAX_BYTES, Places, Source
 from .validate import examine
 
 REQUEST_PARAMETERS: Final = frozenset(
@@ -52,19 +54,31 @@ def lint(source: Source, *, max_bytes: int = MAX_BYTES) -> list[Finding]:
             Finding(p.line, p.column, "CF001", p.path, p.message, "fix the document", "error")
             for p in checked.problems
         ]
-    return sorted(_Linter(checked.tree, checked.data).run())
+    places = checked.places or Places(checked.tree, checked.data)
+    return sorted(_Linter(checked.tree, places).run())
 
 
 def _elements(el: etree._Element) -> list[etree._Element]:
-    return [child for child in el if isinstance(child.tag, str)]
+    return [child for child in el if isinstance(child.tag, str)] if len(el) else []
+
+
+@functools.lru_cache(maxsize=64)  # the DSL's element names: a bounded set
+def _known_attributes(name: str) -> frozenset[str]:
+    """The attributes ``name`` defines, with its legacy ones and its content's own."""
+    if name == "Case":
+        return frozenset(("dtmf",))
+    cls = CLASSES[name]
+    known = {f.wire for f in cls.fields} | set(LEGACY_ATTRIBUTES.get(name, {}))
+    if cls.content is not None:
+        known.add(cls.content)
+    return frozenset(known)
 
 
 class _Linter:
-    def __init__(self, tree: etree._ElementTree, data: bytes) -> None:
+    def __init__(self, tree: etree._ElementTree, places: Places) -> None:
         self.tree = tree
-        self.data = data
+        self.places = places
         self.findings: list[Finding] = []
-        self.positions = start_positions(tree, data)
         self.record_tags = {
             el.get("tag")
             for el in tree.iter("Record", "RecordStart")
@@ -72,9 +86,7 @@ class _Linter:
         }
 
     def run(self) -> list[Finding]:
-        for el in self.tree.iter():
-            if not isinstance(el.tag, str):
-                continue
+        for el in self.tree.getroot().iter(etree.Element):
             self.legacy(el)
             self.attributes(el)
             self.block(el)
@@ -92,8 +104,8 @@ class _Linter:
         hint: str,
         severity: Severity = "warning",
     ) -> None:
-        path = str(self.tree.getpath(el))
-        line, column = self.positions.get(path, (el.sourceline or 0, 1))
+        path = self.places.path(el)
+        line, column = self.places.position(path) or (el.sourceline or 0, 1)
         self.findings.append(Finding(line, column, code, path, message, hint, severity))
 
     # -- CF1xx legacy forms ------------------------------------------------------------------
@@ -148,7 +160,7 @@ class _Linter:
             self.add(
                 el, "CF106", "<To> with a 'sip:' prefix is a variant form", "drop the 'sip:' prefix"
             )
-        has_error = any(child.tag == "Error" for child in el)
+        has_error = name in ("Say", "Play") and any(child.tag == "Error" for child in el)
         if name == "Play" and el.get("url") is not None and not has_error:
             self.add(
                 el,
@@ -179,11 +191,9 @@ class _Linter:
         cls = CLASSES.get(name)
         if cls is None:
             return
-        known = {f.wire for f in cls.fields} | set(LEGACY_ATTRIBUTES.get(name, {}))
-        if name == "Case":
-            known = {"dtmf"}
-        if cls.content is not None:
-            known.add(cls.content)
+        if not el.attrib:
+            return
+        known = _known_attributes(name)
         for attribute in el.attrib:
             if attribute in known:
                 continue
@@ -370,7 +380,7 @@ class _Linter:
                 for c in _elements(el)
                 if c.tag in ("To", "Sip")
             ]
-            for target in {t for t in targets if targets.count(t) > 1}:
+            for target in [t for t, n in Counter(targets).items() if n > 1]:
                 self.add(
                     el, "CF605", f"<Dial> rings '{target}' twice", "remove the duplicate target"
                 )

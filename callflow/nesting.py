@@ -5,6 +5,7 @@ The DSL constructors and the validator both read this table, so the two can neve
 
 from __future__ import annotations
 
+import functools
 from typing import Final
 
 COMMANDS: Final = (
@@ -74,6 +75,7 @@ AT_MOST_ONE: Final = ("Error", "Default", "Switch")
 """Children a parent may hold at most once."""
 
 
+@functools.lru_cache(maxsize=64)  # element names: a bounded set, asked once per problem
 def allowed_children(parent: str) -> tuple[str, ...]:
     """Return the children ``parent`` may hold, in spec order, for messages."""
     allowed = ALLOWED.get(parent, frozenset())

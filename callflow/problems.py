@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
+
+MAX_PROBLEMS: Final = 1_000
+"""Problems reported per document at most, the first by place; one more says how many were
+left out. A hostile document can hold a hundred thousand: nobody reads past the first ones,
+and reporting them all costs more than finding them."""
 
 
 @dataclass(frozen=True, slots=True, order=True)
