@@ -20,7 +20,7 @@ from .call_control import Answer, Hangup, Hold, Unhold
 from .dial import Dial, Sip, To
 from .document import Error, Meta, Response
 from .element import Element, Field
-from .exceptions import CallflowError
+from .exceptions import CallflowError, InvalidAttributeError
 from .fetch import Callback, Curl
 from .filters import Call, Geo, Schedule
 from .gather import DTMF, Case, Default, Gather, Switch
@@ -100,6 +100,29 @@ def _converter(check: object) -> Convert | None:
         return _to_int
     if check is checks.boolean:
         return _to_bool
+    return None
+
+
+_BY_WIRE: Final[dict[str, dict[str, Field]]] = {
+    tag: {spec.wire: spec for spec in cls.fields} for tag, cls in CLASSES.items()
+}
+"""Each element's fields by attribute name."""
+
+
+def explain(tag: str, attribute: str, raw: str) -> str | None:
+    """What is wrong with ``raw`` as ``tag``'s ``attribute``, in the DSL's words (the message
+    the constructor would raise), or None when the DSL has no objection."""
+    spec = _BY_WIRE.get(tag, {}).get(attribute)
+    if spec is None:
+        return None
+    convert = _converter(spec.check)
+    value = convert(raw) if convert is not None else raw
+    try:
+        spec.check(tag, spec.name, value)
+    except InvalidAttributeError as exc:
+        return str(exc)
+    except (TypeError, ValueError):
+        return None
     return None
 
 

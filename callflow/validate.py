@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
 from lxml import etree
 
-from .builder import Builder
+from .builder import Builder, explain
 from .document import Response
 from .exceptions import SchemaValidationError
 from .problems import MAX_PROBLEMS, Problem
@@ -205,7 +206,25 @@ def _whole_errors(tree: etree._ElementTree, schema: etree.XMLSchema) -> list[Pro
 
 
 def _problem(entry: etree._LogEntry, line: int, path: str) -> Problem:
-    return Problem(line, entry.column, path, entry.message.strip().rstrip("."))
+    return Problem(line, entry.column, path, _in_dialect_words(entry.message.strip().rstrip(".")))
+
+
+# libxml2's report of a bad attribute value: the type's name says nothing to a user.
+_BAD_VALUE = re.compile(
+    r"Element '(\w+)', attribute '(\w+)': (?:\[facet '\w+'\] )?The value '(.*)' |"
+    r"Element '(\w+)', attribute '(\w+)': '(.*)' is not a valid value of "
+)
+
+
+def _in_dialect_words(message: str) -> str:
+    """``<Gather> 'dtmf_length' must be >= 1 (got 0)`` for libxml2's "'0' is not a valid
+    value of the atomic type 'count'": the rule the DSL applies, in its words."""
+    match = _BAD_VALUE.match(message)
+    if match is None:
+        return message
+    groups = match.groups()
+    tag, attribute, raw = groups[0:3] if groups[0] is not None else groups[3:6]
+    return explain(tag, attribute, raw) or message
 
 
 def _more_nodes_than(tree: etree._ElementTree, limit: int) -> bool:

@@ -1150,3 +1150,37 @@ def test_assert_valid_in_strict_mode_reports_legacy_forms() -> None:
         assert_valid(b'<Response><Gather numDigits="1"/></Response>', strict=True)
     assert any("numDigits" in p.message for p in caught.value.problems)
     assert_valid(b'<Response><Gather numDigits="1"/></Response>')
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        pytest.param(
+            '<Response><Gather dtmf_length="0"><Say>x</Say></Gather></Response>',
+            "<Gather> 'dtmf_length' must be >= 1 (got 0)",
+            id="gather-dtmf-length",
+        ),
+        pytest.param(
+            '<Response><Say loop="abc">x</Say></Response>',
+            "<Say> 'loop' must be an int (got 'abc')",
+            id="say-loop-not-a-number",
+        ),
+        pytest.param(
+            '<Response><Tone volume="5"/></Response>',
+            "<Tone> 'volume' must be <= 0 (dB, 0 is loudest) (got 5)",
+            id="tone-volume-facet",
+        ),
+        pytest.param(
+            '<Response><Gather dtmf_stop="ab"/></Response>',
+            "<Gather> 'dtmf_stop' must be one key of 0-9 * # (got 'ab')",
+            id="gather-stop-key",
+        ),
+    ],
+)
+@pytest.mark.parametrize("strict", [False, True])
+def test_bad_values_are_reported_in_the_dialects_words_once(
+    document: str, message: str, strict: bool
+) -> None:
+    problems = validate(document.encode(), strict=strict)
+    assert [p.message for p in problems] == [message]
+    assert "atomic type" not in message and "facet" not in message
