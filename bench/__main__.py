@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from callflow.safexml import MAX_BYTES
+from callflow.dialect.reader import MAX_BYTES
 
 from . import (
     hostile_bench,

@@ -1,7 +1,7 @@
 """Serve the bare Starlette endpoint under uvicorn with a chosen HTTP protocol.
 
 ``python -m bench.head_bound_server PORT httptools|bounded``: the protocol benchmark runs one
-of each, to measure what bounding request heads (callflow.protocol) costs per request.
+of each, to measure what bounding request heads (callflow.server.protocol) costs per request.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sys
 
 import uvicorn
 
-from callflow.protocol import BoundedHttpToolsProtocol
+from callflow.server.protocol import BoundedHttpToolsProtocol
 
 from .bare_app import app
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import callflow as cf
-from callflow.safexml import MAX_BYTES
+from callflow.dialect.reader import MAX_BYTES
 
 from .timing import Contender, Figure, compare, repeated
 

@@ -1,7 +1,7 @@
-"""Benchmark: what the bound on request heads costs (``callflow.protocol``).
+"""Benchmark: what the bound on request heads costs (``callflow.server.protocol``).
 
 The same bare Starlette endpoint is served by uvicorn with plain httptools and with
-:class:`~callflow.protocol.BoundedHttpToolsProtocol`, side by side in one run, rounds
+:class:`~callflow.server.protocol.BoundedHttpToolsProtocol`, side by side in one run, rounds
 interleaved; the figure is the bounded server's throughput and p99 as ratios to the plain
 one's (medians, with min and max).
 """

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import callflow as cf
-from callflow.validate import schema_problems
+from callflow.dialect.validation import schema_problems
 
 from . import documents as d
 from .timing import Figure, compare, repeated

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .problems import Problem
+    from callflow.dialect.problems import Problem
 
 
 class CallflowError(Exception):

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from .simulator import Simulator
-from .testing import watching
+from callflow.simulator.engine import Simulator
+from callflow.testing import watching
 
 MARKER = "callflow_expect_fallback"
 

@@ -18,12 +18,12 @@ import logging
 import threading
 from collections.abc import Iterator
 
-from .simulator import GatherPrompt as GatherPrompt
-from .simulator import Location as Location
-from .simulator import Simulator as Simulator
-from .simulator import listening_for_fallbacks
-from .trace import REASONS, FallbackEvent, is_reason
-from .trace import Trace as Trace
+from callflow.simulator.engine import GatherPrompt as GatherPrompt
+from callflow.simulator.engine import Location as Location
+from callflow.simulator.engine import Simulator as Simulator
+from callflow.simulator.engine import listening_for_fallbacks
+from callflow.simulator.trace import REASONS, FallbackEvent, is_reason
+from callflow.simulator.trace import Trace as Trace
 
 __all__ = [
     "GatherPrompt",

@@ -6,7 +6,8 @@
 * One strategy per element draws that element with valid attribute values; ``depth`` bounds
   how deep its children (including its ``<Error>`` handler) may nest.
 * :func:`documents` draws whole valid ``Response`` trees in the canonical form: the nesting
-  table of :mod:`callflow.nesting` plus the rules across values (unique DTMF values per Gather,
+  table of :mod:`callflow.dialect.nesting` plus the rules across values (unique DTMF values per
+  Gather,
   at most one Error/Default per parent, Dial with a target, Play with exactly one source, Call
   field and value together). ``Switch``/``Case`` are variant forms, so :func:`switches` and
   :func:`cases` exist but :func:`documents` never uses them.
@@ -50,7 +51,8 @@ from callflow import (
     Tone,
     Unhold,
 )
-from callflow.aliases import (
+from callflow.dialect.values import CALL_FIELDS, US_STATES
+from callflow.types import (
     BlockChild,
     CallbackChild,
     CallField,
@@ -64,7 +66,6 @@ from callflow.aliases import (
     SwitchChild,
     ToneChild,
 )
-from callflow.checks import CALL_FIELDS, US_STATES
 
 T = TypeVar("T")
 
@@ -103,7 +104,8 @@ TRICKY = (
 _xml_chars = st.characters(
     min_codepoint=0x20, exclude_categories=["Cs"], exclude_characters="\ufffe\uffff"
 )
-# Printable and not whitespace by Python's rules (str.strip, the regex \s of callflow.checks).
+# Printable and not whitespace by Python's rules (str.strip, the regex \s of
+# callflow.dialect.values).
 _visible_chars = st.characters(
     min_codepoint=0x21,
     exclude_categories=("Cs", "Cc", "Zs", "Zl", "Zp"),

@@ -1,4 +1,4 @@
-"""The HTTP server (callflow.app): registration, request forms, routing, round trips,
+"""The HTTP server (callflow.server.app): registration, request forms, routing, round trips,
 failures of flows, request limits, base URLs, sessions, hosted documents and the access log."""
 
 from __future__ import annotations
@@ -1264,8 +1264,8 @@ async def test_concurrent_calls_over_an_async_client() -> None:
 def test_each_distinct_outgoing_document_is_checked_once(
     client_for: ClientFactory, xml_reply: XmlReply, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import callflow.app as app_module
-    from callflow.validate import schema_problems as real
+    import callflow.server.app as app_module
+    from callflow.dialect.validation import schema_problems as real
 
     checked: list[bytes] = []
 

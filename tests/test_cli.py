@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 
 import callflow
-from callflow import cli, lint, validate
-from callflow.cli import build_parser, main
+from callflow import lint, validate
+from callflow.cli import command as cli
+from callflow.cli.command import build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPAT_ONLY = ROOT / "tests" / "data" / "xsd" / "compat-only" / "gather-numDigits.xml"

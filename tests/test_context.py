@@ -1,4 +1,4 @@
-"""What a flow reads about the call (callflow.context): the D9 parameters of every request
+"""What a flow reads about the call (callflow.server.context): the D9 parameters of every request
 form, numbers in E.164 with the raw strings kept, and the call object of a JSON POST."""
 
 from __future__ import annotations

@@ -415,7 +415,7 @@ _LINT_ROW = re.compile(r"^\| (CF\d{3}) \| (error|warning|info) \| (.+) \|$", re.
 
 
 def test_the_lint_table_has_a_severity_for_every_code() -> None:
-    from callflow.lint import codes as lint_codes
+    from callflow.dialect.linting import codes as lint_codes
 
     rows = _LINT_ROW.findall((ROOT / "docs" / "validation.md").read_text("utf-8"))
     assert [code for code, _, _ in rows] == list(lint_codes())

@@ -10,11 +10,11 @@ import pytest
 
 import callflow
 
-# callflow.__main__ runs the command line when imported (``python -m callflow``).
+# The __main__ modules run the command line when imported (``python -m callflow``).
 MODULES = sorted(
     name
-    for _, name, _ in pkgutil.iter_modules(callflow.__path__, prefix="callflow.")
-    if name != "callflow.__main__"
+    for _, name, _ in pkgutil.walk_packages(callflow.__path__, prefix="callflow.")
+    if not name.endswith(".__main__")
 )
 
 

@@ -20,7 +20,7 @@ import pytest
 from lxml import etree
 
 import callflow
-import callflow.aliases
+import callflow.types
 from callflow import (
     DTMF,
     Answer,
@@ -56,7 +56,7 @@ from callflow import (
     render,
     validate,
 )
-from callflow.aliases import BlockChild
+from callflow.types import BlockChild
 
 Build = Callable[[], Element]
 """Builds an element when called, so a table row that must raise does so inside its test."""
@@ -72,7 +72,7 @@ CLASSES: Final[tuple[type[Element], ...]] = (
 
 MP3: Final = "https://cdn.example.com/hold.mp3"
 
-# -- the nesting table of spec §4, written out independently of callflow.nesting ------------
+# -- the nesting table of spec §4, written out independently of callflow.dialect.nesting
 
 COMMANDS: Final = frozenset(
     {
@@ -1392,7 +1392,7 @@ def test_text_only_elements_take_no_children() -> None:
     "cls", [cls for cls in CLASSES if cls not in (To, Sip, Meta)], ids=lambda cls: cls.xml_tag
 )
 def test_children_type_matches_the_nesting_table(cls: type[Element]) -> None:
-    hints = typing.get_type_hints(cls.__init__, localns=vars(callflow.aliases))
+    hints = typing.get_type_hints(cls.__init__, localns=vars(callflow.types))
     annotation = hints["children"]
     members = typing.get_args(annotation) or (annotation,)
     assert {member.xml_tag for member in members} == SPEC_ALLOWED[cls.xml_tag]

@@ -1,4 +1,4 @@
-"""The event webhook (callflow.app) and event payloads (callflow.events, spec §6)."""
+"""The event webhook (callflow.server.app) and event payloads (callflow.server.events, spec §6)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 from callflow import App, CallFlowEvent, CallStateEvent, Event
-from callflow.events import parse_event
+from callflow.server.events import parse_event
 
 if TYPE_CHECKING:
     from conftest import ClientFactory

@@ -1,4 +1,4 @@
-"""Proxy headers and the request's host (callflow.forwarded): who calls, and which URL."""
+"""Proxy headers and the request's host (callflow.server.forwarded): who calls, and which URL."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from callflow.config import Settings, networks
-from callflow.context import BadRequest
-from callflow.forwarded import Origin, base_url, header_bytes, resolve
+from callflow.server.context import BadRequest
+from callflow.server.forwarded import Origin, base_url, header_bytes, resolve
+from callflow.server.settings import Settings, networks
 
 PROXY = "10.0.0.1"
 """The direct peer of most requests here: inside ``trusted_proxies``."""

@@ -23,8 +23,8 @@ import pytest
 from lxml import etree
 
 from callflow import Hangup, Problem, Response, SchemaValidationError, lint, parse, validate
-from callflow.problems import MAX_PROBLEMS
-from callflow.safexml import (
+from callflow.dialect.problems import MAX_PROBLEMS
+from callflow.dialect.reader import (
     MAX_BYTES,
     Places,
     attribute_items,
@@ -34,12 +34,13 @@ from callflow.safexml import (
     start_positions,
     valid_as_read,
 )
-from callflow.schema import Mode, schema_text, xml_schema
-from callflow.simulator import Simulator
-from callflow.trace import WarningEvent
+from callflow.dialect.xsd import Mode, schema_text, xml_schema
+from callflow.simulator.engine import Simulator
+from callflow.simulator.trace import WarningEvent
 
-# The module, not the function ``callflow.validate`` that the package exports under its name.
-validation = importlib.import_module("callflow.validate")
+# The module, not the function ``callflow.dialect.validation`` that the package exports under its
+# name.
+validation = importlib.import_module("callflow.dialect.validation")
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data" / "xsd"

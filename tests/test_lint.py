@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from callflow import Finding, lint, parse, render, validate
-from callflow.lint import codes
-from callflow.problems import Severity
+from callflow.dialect.linting import codes
+from callflow.dialect.problems import Severity
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "tests" / "data" / "xsd"

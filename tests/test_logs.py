@@ -6,7 +6,7 @@ import io
 import logging
 import time
 
-from callflow.logs import BatchingHandler, Formatter
+from callflow.server.logs import BatchingHandler, Formatter
 
 
 def record(

@@ -1,4 +1,5 @@
-"""Control characters never reach a log line raw (callflow.logs: printable and formatters)."""
+"""Control characters never reach a log line raw (callflow.server.logs: printable and
+formatters)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from callflow.logs import ACCESS_FIELDS, Formatter, JSONFormatter, printable
+from callflow.server.logs import ACCESS_FIELDS, Formatter, JSONFormatter, printable
 
 CONTROLS = [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]
 """C0 controls, DEL and C1 controls."""

@@ -14,7 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from callflow.exceptions import ConfigurationError
-from callflow.metrics import (
+from callflow.server.metrics import (
     CONTENT_TYPE,
     DURATION_BUCKETS,
     FALLBACK_CAUSES,
@@ -206,7 +206,7 @@ def test_missing_directory_is_a_configuration_error(
 COUNT = """
 import os, sys
 {before}
-from callflow.metrics import Metrics
+from callflow.server.metrics import Metrics
 {after}
 metrics = Metrics()
 assert metrics.directory == sys.argv[1]
@@ -241,7 +241,7 @@ def python(code: str, *args: str, directory: Path | None) -> str:
 
 AGGREGATE = """
 import sys
-from callflow.metrics import Metrics
+from callflow.server.metrics import Metrics
 body, _ = Metrics().exposition()
 sys.stdout.write(body.decode("utf-8"))
 """
@@ -290,7 +290,7 @@ def test_metrics_of_one_process_share_its_value_files(tmp_path: Path) -> None:
     # overwrite the other's: the second Metrics must count into the first one's values.
     code = """
         import sys
-        from callflow.metrics import Metrics
+        from callflow.server.metrics import Metrics
         first, second = Metrics(), Metrics()
         for metrics in (first, second, first, second, second):
             metrics.request("main", 200)
@@ -310,7 +310,7 @@ def test_a_metrics_made_after_the_variable_is_unset_counts_in_memory(tmp_path: P
         import prometheus_client.values
         assert prometheus_client.values.ValueClass._multiprocess
         del os.environ["PROMETHEUS_MULTIPROC_DIR"]
-        from callflow.metrics import Metrics
+        from callflow.server.metrics import Metrics
         metrics = Metrics()
         assert metrics.directory is None
         metrics.request("main", 200)

@@ -31,7 +31,7 @@ import httpx2
 import pytest
 from lxml import etree
 
-from callflow.cli import build_parser
+from callflow.cli.command import build_parser
 
 if TYPE_CHECKING:
     from conftest import Server, ServerFactory

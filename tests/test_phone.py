@@ -29,13 +29,13 @@ from callflow import (
     Say,
     To,
     parse,
-    phone,
     render,
     validate,
 )
-from callflow.cli import main
-from callflow.phone import MAX_INPUT_LENGTH, dial_text, same_number, to_e164
-from callflow.simulator import Simulator
+from callflow.cli.command import main
+from callflow.dialect import phone_numbers as phone
+from callflow.dialect.phone_numbers import MAX_INPUT_LENGTH, dial_text, same_number, to_e164
+from callflow.simulator.engine import Simulator
 
 if TYPE_CHECKING:
     from conftest import ClientFactory, XmlReply

@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from callflow import App, CallContext, Response
-from callflow.simulator import Simulator
+from callflow.simulator.engine import Simulator
 from callflow.testing import expect_fallback
 
 pytest_plugins = ["pytester"]
@@ -105,7 +105,7 @@ def test_an_error_logged_by_callflow_fails_the_test(pytester: pytest.Pytester) -
         import logging
 
         def test_logs():
-            logging.getLogger("callflow.events").error("handler %s raised", "h")
+            logging.getLogger("callflow.server.events").error("handler %s raised", "h")
 
         def test_warns():
             logging.getLogger("callflow").warning("only a warning")
@@ -116,7 +116,7 @@ def test_an_error_logged_by_callflow_fails_the_test(pytester: pytest.Pytester) -
     )
     result = pytester.runpytest(*QUIET)
     result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines(["*callflow.events logged ERROR: handler h raised*"])
+    result.stdout.fnmatch_lines(["*callflow.server.events logged ERROR: handler h raised*"])
 
 
 def test_a_test_that_fails_anyway_keeps_its_own_failure(pytester: pytest.Pytester) -> None:

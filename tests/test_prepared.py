@@ -1,4 +1,5 @@
-"""Prepared documents (callflow.prepared, callflow.slot): a tree rendered once with ``Slot``
+"""Prepared documents (callflow.dialect.prepared, callflow.dialect.slots): a tree rendered once
+with ``Slot``
 placeholders, each value filled in per call, checked by the rule of the attribute it stands
 for and escaped for its place; the output is the bytes ``render()`` gives for the same tree
 built with the values."""

@@ -37,7 +37,7 @@ from callflow import (
     render,
     validate,
 )
-from callflow.aliases import BlockChild, GatherChild
+from callflow.types import BlockChild, GatherChild
 
 DATA_DIR = Path(__file__).parent / "data" / "xsd"
 DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -1,4 +1,5 @@
-"""``callflow.render``: declaration and encoding, attribute order, escaping, where content goes
+"""``callflow.dialect.rendering``: declaration and encoding, attribute order, escaping, where
+content goes
 (text or attribute), and the per-element render cache.
 
 Output is compared structurally (``lxml.etree.canonicalize``) or by parsing it back with lxml,
@@ -38,7 +39,7 @@ from callflow import (
     render,
     validate,
 )
-from callflow.render import escape_attribute, escape_text, to_xml, wire_value
+from callflow.dialect.rendering import escape_attribute, escape_text, to_xml, wire_value
 
 DECLARATION: Final = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 MP3: Final = "https://cdn.example.com/hold.mp3"

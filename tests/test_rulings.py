@@ -49,9 +49,9 @@ from callflow import (
     render,
     validate,
 )
-from callflow.checks import DECIMAL
+from callflow.dialect.values import DECIMAL
+from callflow.simulator.trace import DialEvent, ErrorEvent, RequestEvent, Trace
 from callflow.testing import Simulator, assert_ended, assert_heard, assert_not_heard
-from callflow.trace import DialEvent, ErrorEvent, RequestEvent, Trace
 
 MODES = [pytest.param(False, id="compat"), pytest.param(True, id="strict")]
 MONDAY_10AM = datetime(2026, 12, 7, 10, 0)

@@ -28,7 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis_server import free_port
 
 from callflow import App, CallContext, Hangup, Response, Say
-from callflow.metrics import MULTIPROC_DIR
+from callflow.server.metrics import MULTIPROC_DIR
 
 if TYPE_CHECKING:
     import subprocess

@@ -3,7 +3,7 @@
 * ``strict-valid/``: canonical documents, valid in both ``strict.xsd`` and ``compat.xsd``;
 * ``compat-only/``: one legacy or variant form each, valid in ``compat.xsd`` only;
 * ``invalid/``: invalid in both schemas, by an XSD-level rule (rules checked in Python by
-  ``callflow.validate`` have no place here).
+  ``callflow.dialect.validation`` have no place here).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-SCHEMA_DIR = Path(__file__).parent.parent / "callflow" / "schema"
+SCHEMA_DIR = Path(__file__).parent.parent / "callflow" / "dialect" / "schema"
 DATA_DIR = Path(__file__).parent / "data" / "xsd"
 XS = "{http://www.w3.org/2001/XMLSchema}"
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
@@ -26,13 +26,13 @@ Declaration = tuple[str, str | None]
 
 @cache
 def schema_tree(name: str) -> etree._ElementTree:
-    """The parsed schema document ``callflow/schema/<name>.xsd``."""
+    """The parsed schema document ``callflow/dialect/schema/<name>.xsd``."""
     return etree.parse(str(SCHEMA_DIR / f"{name}.xsd"))
 
 
 @cache
 def schema(name: str) -> etree.XMLSchema:
-    """The compiled schema ``callflow/schema/<name>.xsd``."""
+    """The compiled schema ``callflow/dialect/schema/<name>.xsd``."""
     return etree.XMLSchema(schema_tree(name))
 
 

@@ -1,5 +1,5 @@
-"""Signed state (callflow.tokens), the secret (callflow.config) and access control
-(callflow.security): shared key, HTTP Basic, IP allow-list with trusted proxies."""
+"""Signed state (callflow.server.state), the secret (callflow.server.settings) and access control
+(callflow.server.access): shared key, HTTP Basic, IP allow-list with trusted proxies."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import pytest
 from lxml import etree
 
 from callflow import App, Callback, CallContext, ConfigurationError, Hangup, Response, Say, validate
-from callflow.config import OPENTACT_WEBHOOK_SOURCE, Settings
-from callflow.tokens import STATE_PARAM, InvalidState, StateSigner
+from callflow.server.settings import OPENTACT_WEBHOOK_SOURCE, Settings
+from callflow.server.state import STATE_PARAM, InvalidState, StateSigner
 
 if TYPE_CHECKING:
     from conftest import ClientFactory, XmlReply
@@ -437,7 +437,7 @@ def test_access_key(
     # url_for carries the key, so Opentact's next request is let in too.
     assert parse_qs(urlsplit(url).query)["token"] == ["k-123"]
     assert said(xml_reply(client.get(url))) == ["step meta []"]
-    messages = [r.getMessage() for r in security_logs.records if r.name == "callflow.security"]
+    messages = [r.getMessage() for r in security_logs.records if r.name == "callflow.server.access"]
     assert messages == [
         "rejected GET /: missing access key",
         "rejected GET /: wrong access key",

@@ -1,4 +1,4 @@
-"""``callflow serve`` (callflow.serve): a real uvicorn process on a loopback port, and the
+"""``callflow serve`` (callflow.cli.serve): a real uvicorn process on a loopback port, and the
 command line's usage errors."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from lxml import etree
 
 from callflow import validate
-from callflow.cli import EXIT_USAGE, main
+from callflow.cli.command import EXIT_USAGE, main
 
 if TYPE_CHECKING:
     from conftest import Server, ServerFactory, ServeRunner

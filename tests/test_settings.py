@@ -1,4 +1,5 @@
-"""Checks of ``Settings`` and ``App(...)`` (callflow.config): a bad value stops the start."""
+"""Checks of ``Settings`` and ``App(...)`` (callflow.server.settings): a bad value stops the
+start."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import pytest
 
 from callflow import App, ConfigurationError, Settings
-from callflow.config import MIN_PRODUCTION_SECRET_BYTES, host_allowed
+from callflow.server.settings import MIN_PRODUCTION_SECRET_BYTES, host_allowed
 
 LONG_SECRET = "s" * MIN_PRODUCTION_SECRET_BYTES
 

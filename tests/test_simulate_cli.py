@@ -23,10 +23,10 @@ from typing import Any, TextIO
 
 import pytest
 
-from callflow.cli import main
-from callflow.simulate_cli import URL_WIDTH, colour_wanted, shorten_url
-from callflow.simulator import Simulator
-from callflow.trace import REASON_INVALID_DOCUMENT, Trace, TraceEvent
+from callflow.cli.command import main
+from callflow.cli.simulate import URL_WIDTH, colour_wanted, shorten_url
+from callflow.simulator.engine import Simulator
+from callflow.simulator.trace import REASON_INVALID_DOCUMENT, Trace, TraceEvent
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_EXAMPLE = str(ROOT / "tests" / "data" / "xsd" / "strict-valid" / "spec-example.xml")

@@ -38,7 +38,7 @@ from callflow import (
     Response,
     Say,
 )
-from callflow.simulator import (
+from callflow.simulator.engine import (
     DIAL_REASONS,
     MAX_FETCHES,
     GatherPrompt,
@@ -47,7 +47,7 @@ from callflow.simulator import (
     collect,
     in_time_range,
 )
-from callflow.trace import (
+from callflow.simulator.trace import (
     AnswerEvent,
     DialEvent,
     ErrorEvent,
@@ -64,7 +64,7 @@ from callflow.trace import (
     TraceEvent,
     WarningEvent,
 )
-from callflow.transport import TargetError
+from callflow.simulator.transport import TargetError
 
 CALLER = "+15550100999"
 CALLED = "+15550100200"

@@ -37,12 +37,12 @@ from callflow import (
     Response,
     Say,
 )
-from callflow.simulator import GatherPrompt, Keys, Simulator
-from callflow.testing import assert_ended, expect_fallback
-from callflow.trace import (
+from callflow.simulator.engine import GatherPrompt, Keys, Simulator
+from callflow.simulator.trace import (
     PauseEvent,
     Trace,
 )
+from callflow.testing import assert_ended, expect_fallback
 
 NOON = datetime(2024, 6, 3, 12, 0, 0)
 

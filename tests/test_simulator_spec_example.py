@@ -13,9 +13,9 @@ import pytest
 from lxml import etree
 
 from callflow import App, CallContext, Hangup, Record, Response, Say
-from callflow.simulator import DIAL_REASONS, DialScript, Simulator
+from callflow.simulator.engine import DIAL_REASONS, DialScript, Simulator
+from callflow.simulator.trace import CallbackEvent, DialEvent, ErrorEvent, GatherEvent, Trace
 from callflow.testing import assert_dialed, assert_ended, assert_heard, assert_not_heard
-from callflow.trace import CallbackEvent, DialEvent, ErrorEvent, GatherEvent, Trace
 
 SPEC_EXAMPLE = Path(__file__).parent / "data" / "xsd" / "strict-valid" / "spec-example.xml"
 

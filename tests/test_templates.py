@@ -1,4 +1,4 @@
-"""Jinja2 templates (callflow.templates): autoescaped, validated, served by flows."""
+"""Jinja2 templates (callflow.server.templates): autoescaped, validated, served by flows."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 
 from callflow import App, CallContext, Rendered, TemplateError, validate
-from callflow.templates import Templates
+from callflow.server.templates import Templates
 
 if TYPE_CHECKING:
     from conftest import ClientFactory, XmlReply

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import callflow.testing
+from callflow.simulator.trace import HangupEvent, RequestEvent, SayEvent
 from callflow.testing import (
     Simulator,
     Trace,
@@ -17,7 +18,6 @@ from callflow.testing import (
     assert_not_heard,
     assert_requested,
 )
-from callflow.trace import HangupEvent, RequestEvent, SayEvent
 
 pytest_plugins = ["pytester"]
 
@@ -158,7 +158,7 @@ def test_callflow_simulator_fixture(pytester: pytest.Pytester) -> None:
         f"""
         from callflow import App, Hangup, Response, Say
         from callflow.testing import assert_dialed, assert_heard
-        from callflow.trace import WarningEvent
+        from callflow.simulator.trace import WarningEvent
 
         made = []
 

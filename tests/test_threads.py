@@ -1,4 +1,4 @@
-"""The bounded pool of daemon threads that runs sync flows (callflow.threads)."""
+"""The bounded pool of daemon threads that runs sync flows (callflow.server.threads)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from callflow.threads import FlowThreads
+from callflow.server.threads import FlowThreads
 
 DEADLINE_S = 10.0
 """Longest wait for a condition that should hold at once; only reached when a test fails."""

@@ -1,4 +1,4 @@
-"""Signed ``state`` tokens bound to a path, a call or a pair of numbers (callflow.tokens)."""
+"""Signed ``state`` tokens bound to a path, a call or a pair of numbers (callflow.server.state)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from callflow.tokens import InvalidState, StateSigner
+from callflow.server.state import InvalidState, StateSigner
 
 SECRET = "a-test-secret-that-is-long-enough-for-production"
 PATH = "/menu"

@@ -8,7 +8,7 @@ from typing import get_args
 
 import pytest
 
-from callflow.trace import (
+from callflow.simulator.trace import (
     REASON_END_OF_DOCUMENT,
     REASON_HANGUP,
     REASON_INVALID_DOCUMENT,

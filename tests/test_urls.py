@@ -1,4 +1,4 @@
-"""Public URLs (callflow.urls): path-only URLs of a rendered document made absolute, with the
+"""Public URLs (callflow.server.urls): path-only URLs of a rendered document made absolute, with the
 query that links back into the App need (the access key, a carried session) appended."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from callflow import (
     render,
     validate,
 )
-from callflow.urls import absolutize
+from callflow.server.urls import absolutize
 
 BASE = "http://ivr.example/root"
 QUERY = "token=k%26y&cf_session=s-1"

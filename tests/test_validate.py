@@ -23,7 +23,7 @@ from callflow import (
     render,
     validate,
 )
-from callflow.schema import xml_schema
+from callflow.dialect.xsd import xml_schema
 
 DATA_DIR = Path(__file__).parent / "data" / "xsd"
 MODES = [pytest.param(False, id="compat"), pytest.param(True, id="strict")]

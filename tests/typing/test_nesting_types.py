@@ -50,7 +50,7 @@ from callflow import (
     render,
     validate,
 )
-from callflow.aliases import BlockChild, CommandBlockChild, GatherChild
+from callflow.types import BlockChild, CommandBlockChild, GatherChild
 
 MP3 = "https://cdn.example.com/hold.mp3"
 Day = Literal["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
