@@ -51,8 +51,9 @@ def lint(source: Source, *, max_bytes: int = MAX_BYTES) -> list[Finding]:
 
     An invalid document yields one ``CF001`` finding per validation problem.
 
-    >>> [f.code for f in lint(b"<Response><Hangup/><Say>Bye</Say></Response>")]
-    ['CF201']
+    Examples:
+        >>> [f.code for f in lint(b"<Response><Hangup/><Say>Bye</Say></Response>")]
+        ['CF201']
     """
     checked = examine(source, max_bytes=max_bytes)
     if checked.problems or checked.tree is None:

@@ -568,10 +568,11 @@ def validate(
 
     ``strict=True`` accepts the canonical form only. An empty list means valid.
 
-    >>> validate(b"<Response><Hangup/></Response>")
-    []
-    >>> [p.message for p in validate(b"<Response><Gather><Hangup/></Gather></Response>")]
-    ["Element 'Hangup': This element is not expected. Expected is one of ( Say, ... )"]
+    Examples:
+        >>> validate(b"<Response><Hangup/></Response>")
+        []
+        >>> [p.message for p in validate(b"<Response><Gather><Hangup/></Gather></Response>")]
+        ["Element 'Hangup': This element is not expected. Expected is one of ( Say, ... )"]
     """
     return check(source, strict=strict, max_bytes=max_bytes)[0]
 
