@@ -16,7 +16,7 @@ from callflow.server.templates import Templates
 if TYPE_CHECKING:
     from conftest import ClientFactory, XmlReply
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 FALLBACK_TAG = "callflow-fallback"
 
 

@@ -24,7 +24,7 @@ from callflow import lint, validate
 from callflow.cli import command as cli
 from callflow.cli.command import build_parser, main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMPAT_ONLY = ROOT / "tests" / "data" / "xsd" / "compat-only" / "gather-numDigits.xml"
 
 

@@ -36,7 +36,7 @@ from callflow.cli.command import build_parser
 if TYPE_CHECKING:
     from conftest import Server, ServerFactory
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NGINX_CONF = ROOT / "docs" / "deploy" / "nginx.conf"
 SYSTEMD_UNIT = ROOT / "docs" / "deploy" / "callflow.service"
 DEPLOYMENT_MD = ROOT / "docs" / "deployment.md"

@@ -20,7 +20,7 @@ from callflow.cli.command import EXIT_USAGE, main
 if TYPE_CHECKING:
     from conftest import Server, ServerFactory, ServeRunner
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def wait_for_output(server: Server, *lines: str, deadline_s: float = 10.0) -> str:

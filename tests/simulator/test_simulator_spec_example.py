@@ -17,7 +17,9 @@ from callflow.simulator.engine import DIAL_REASONS, DialScript, Simulator
 from callflow.simulator.trace import CallbackEvent, DialEvent, ErrorEvent, GatherEvent, Trace
 from callflow.testing import assert_dialed, assert_ended, assert_heard, assert_not_heard
 
-SPEC_EXAMPLE = Path(__file__).parent / "data" / "xsd" / "strict-valid" / "spec-example.xml"
+SPEC_EXAMPLE = (
+    Path(__file__).resolve().parents[1] / "data" / "xsd" / "strict-valid" / "spec-example.xml"
+)
 
 # Copied from spec §1; the data file must stay this document.
 SPEC_TEXT = """<?xml version="1.0" encoding="UTF-8"?>

@@ -697,7 +697,7 @@ def test_interactive_input_provider_sees_the_prompt(tmp_path: Path) -> None:
     assert trace.heard[-2:] == ["Twelve.", "After."]
 
 
-SWITCH = Path(__file__).parent / "data" / "xsd" / "compat-only" / "switch-case.xml"
+SWITCH = Path(__file__).resolve().parents[1] / "data" / "xsd" / "compat-only" / "switch-case.xml"
 SWITCH_AS_DTMF = doc(
     '<Gather dtmf_length="1"><Say>Press 1 or 2.</Say>'
     '<DTMF value="1"><Say>One.</Say></DTMF>'

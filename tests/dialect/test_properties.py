@@ -39,7 +39,7 @@ from callflow import (
 )
 from callflow.types import BlockChild, GatherChild
 
-DATA_DIR = Path(__file__).parent / "data" / "xsd"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "xsd"
 DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
 Node = tuple[str, tuple[tuple[str, str], ...], str | None, tuple["Node", ...]]

@@ -21,7 +21,9 @@ from callflow.testing import (
 
 pytest_plugins = ["pytester"]
 
-SPEC_EXAMPLE = Path(__file__).parent / "data" / "xsd" / "strict-valid" / "spec-example.xml"
+SPEC_EXAMPLE = (
+    Path(__file__).resolve().parents[1] / "data" / "xsd" / "strict-valid" / "spec-example.xml"
+)
 PROMPT = "Press 1 for support, 2 for messages."
 QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
 """Options of the inner pytest runs (hypothesis is not used there and slows start-up)."""

@@ -25,7 +25,7 @@ from callflow import (
 )
 from callflow.dialect.xsd import xml_schema
 
-DATA_DIR = Path(__file__).parent / "data" / "xsd"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "xsd"
 MODES = [pytest.param(False, id="compat"), pytest.param(True, id="strict")]
 
 SPEC_EXAMPLE = """\

@@ -14,7 +14,7 @@ import flows
 from callflow import App, CallContext, Gather, Hangup, Response, Say
 from flows.support import account_prompt
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
 if TYPE_CHECKING:
     from conftest import ClientFactory, XmlReply

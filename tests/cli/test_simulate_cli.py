@@ -28,7 +28,7 @@ from callflow.cli.simulate import URL_WIDTH, colour_wanted, shorten_url
 from callflow.simulator.engine import Simulator
 from callflow.simulator.trace import REASON_INVALID_DOCUMENT, Trace, TraceEvent
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SPEC_EXAMPLE = str(ROOT / "tests" / "data" / "xsd" / "strict-valid" / "spec-example.xml")
 MONDAY = "2024-06-03T12:00:00"
 PROMPT = "Press 1 for support, 2 for messages."

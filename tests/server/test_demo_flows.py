@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from conftest import ClientFactory, XmlReply
     from starlette.testclient import TestClient
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CALLER = "%2B15550100999"
 APPENDED = f"from={CALLER}&tn=15550100200&state=live&sca=sca-1&call="
 

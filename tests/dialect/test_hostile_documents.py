@@ -42,8 +42,8 @@ from callflow.simulator.trace import WarningEvent
 # name.
 validation = importlib.import_module("callflow.dialect.validation")
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).parent / "data" / "xsd"
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).resolve().parents[1] / "data" / "xsd"
 MODES = [pytest.param(False, id="compat"), pytest.param(True, id="strict")]
 Make = Callable[[int], bytes]
 

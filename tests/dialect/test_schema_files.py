@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-SCHEMA_DIR = Path(__file__).parent.parent / "callflow" / "dialect" / "schema"
-DATA_DIR = Path(__file__).parent / "data" / "xsd"
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "callflow" / "dialect" / "schema"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "xsd"
 XS = "{http://www.w3.org/2001/XMLSchema}"
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
 FOLDERS = ("strict-valid", "compat-only", "invalid")

@@ -37,7 +37,7 @@ T = TypeVar("T")
 StoreFactory = Callable[..., SessionStore]
 """``make_store(max_session_bytes=...)``: a new store of the kind under test."""
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "s3cret-Pa55word"
 
 

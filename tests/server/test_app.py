@@ -42,7 +42,7 @@ from callflow import (
 if TYPE_CHECKING:
     from conftest import ClientFactory, XmlReply
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FALLBACK_TAG = "callflow-fallback"
 NOT_IN_SERVICE_TAG = "callflow-not-in-service"
 

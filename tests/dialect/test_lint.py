@@ -15,7 +15,7 @@ from callflow import Finding, lint, parse, render, validate
 from callflow.dialect.linting import codes
 from callflow.dialect.problems import Severity
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = ROOT / "tests" / "data" / "xsd"
 VALIDATION_DOC = ROOT / "docs" / "validation.md"
 
