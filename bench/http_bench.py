@@ -172,6 +172,30 @@ def python_load(url: str, requests: int, connections: int) -> Load:
     return asyncio.run(_python_load(url, requests, connections))
 
 
+def pair_summary(
+    rounds: list[tuple[Load, Load]], candidate: str = "candidate", baseline: str = "baseline"
+) -> dict[str, float]:
+    """Ratios of ``candidate`` to ``baseline`` over interleaved rounds (median, min, max),
+    the medians of each side, and the errors of both."""
+    throughput = [c.requests_per_s / b.requests_per_s for c, b in rounds]
+    p99 = [c.p99_ms / b.p99_ms for c, b in rounds]
+    return {
+        "throughput_ratio_median": statistics.median(throughput),
+        "throughput_ratio_min": min(throughput),
+        "throughput_ratio_max": max(throughput),
+        "p99_ratio_median": statistics.median(p99),
+        "p99_ratio_min": min(p99),
+        "p99_ratio_max": max(p99),
+        f"{candidate}_rps_median": statistics.median(c.requests_per_s for c, _ in rounds),
+        f"{baseline}_rps_median": statistics.median(b.requests_per_s for _, b in rounds),
+        f"{candidate}_p50_ms_median": statistics.median(c.p50_ms for c, _ in rounds),
+        f"{baseline}_p50_ms_median": statistics.median(b.p50_ms for _, b in rounds),
+        f"{candidate}_p99_ms_median": statistics.median(c.p99_ms for c, _ in rounds),
+        f"{baseline}_p99_ms_median": statistics.median(b.p99_ms for _, b in rounds),
+        "errors": float(sum(c.errors + b.errors for c, b in rounds)),
+    }
+
+
 @dataclass(frozen=True)
 class HttpResult:
     tool: str
@@ -179,23 +203,7 @@ class HttpResult:
     """(callflow, bare) per round."""
 
     def summary(self) -> dict[str, float]:
-        throughput = [c.requests_per_s / b.requests_per_s for c, b in self.rounds]
-        p99 = [c.p99_ms / b.p99_ms for c, b in self.rounds]
-        return {
-            "throughput_ratio_median": statistics.median(throughput),
-            "throughput_ratio_min": min(throughput),
-            "throughput_ratio_max": max(throughput),
-            "p99_ratio_median": statistics.median(p99),
-            "p99_ratio_min": min(p99),
-            "p99_ratio_max": max(p99),
-            "callflow_rps_median": statistics.median(c.requests_per_s for c, _ in self.rounds),
-            "bare_rps_median": statistics.median(b.requests_per_s for _, b in self.rounds),
-            "callflow_p50_ms_median": statistics.median(c.p50_ms for c, _ in self.rounds),
-            "bare_p50_ms_median": statistics.median(b.p50_ms for _, b in self.rounds),
-            "callflow_p99_ms_median": statistics.median(c.p99_ms for c, _ in self.rounds),
-            "bare_p99_ms_median": statistics.median(b.p99_ms for _, b in self.rounds),
-            "errors": float(sum(c.errors + b.errors for c, b in self.rounds)),
-        }
+        return pair_summary(self.rounds, "callflow", "bare")
 
 
 def run(

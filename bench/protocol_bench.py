@@ -9,11 +9,10 @@ one's (medians, with min and max).
 from __future__ import annotations
 
 import shutil
-import statistics
 import sys
 from dataclasses import dataclass
 
-from .http_bench import WEBHOOK_QUERY, Load, free_port, python_load, server, wrk
+from .http_bench import WEBHOOK_QUERY, Load, free_port, pair_summary, python_load, server, wrk
 
 
 @dataclass(frozen=True)
@@ -23,17 +22,7 @@ class ProtocolResult:
     """(bounded, plain httptools) per round."""
 
     def summary(self) -> dict[str, float]:
-        throughput = [b.requests_per_s / p.requests_per_s for b, p in self.rounds]
-        p99 = [b.p99_ms / p.p99_ms for b, p in self.rounds]
-        return {
-            "throughput_ratio_median": statistics.median(throughput),
-            "throughput_ratio_min": min(throughput),
-            "throughput_ratio_max": max(throughput),
-            "p99_ratio_median": statistics.median(p99),
-            "bounded_rps_median": statistics.median(b.requests_per_s for b, _ in self.rounds),
-            "httptools_rps_median": statistics.median(p.requests_per_s for _, p in self.rounds),
-            "errors": float(sum(b.errors + p.errors for b, p in self.rounds)),
-        }
+        return pair_summary(self.rounds, "bounded", "httptools")
 
 
 def _command(port: int, protocol: str) -> list[str]:

@@ -12,7 +12,6 @@ import contextlib
 import re
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,7 @@ from dataclasses import dataclass
 
 import httpx2
 
-from .http_bench import Load, free_port, python_load, server, wrk
+from .http_bench import Load, free_port, pair_summary, python_load, server, wrk
 
 OPENTACT = "&from=%2B15550100999&tn=15550100200&state=live&call=bench-call&dtmf=1"
 
@@ -93,17 +92,7 @@ class PairResult:
     rounds: list[tuple[Load, Load]]
 
     def summary(self) -> dict[str, float]:
-        throughput = [c.requests_per_s / b.requests_per_s for c, b in self.rounds]
-        p99 = [c.p99_ms / b.p99_ms for c, b in self.rounds]
-        return {
-            "throughput_ratio_median": statistics.median(throughput),
-            "throughput_ratio_min": min(throughput),
-            "throughput_ratio_max": max(throughput),
-            "p99_ratio_median": statistics.median(p99),
-            "candidate_rps_median": statistics.median(c.requests_per_s for c, _ in self.rounds),
-            "baseline_rps_median": statistics.median(b.requests_per_s for _, b in self.rounds),
-            "errors": float(sum(c.errors + b.errors for c, b in self.rounds)),
-        }
+        return pair_summary(self.rounds)
 
 
 def _pair(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 
-from callflow.simulator.engine import Simulator
+from callflow.simulator.facade import Simulator
 
 from .timing import Figure, compare
 

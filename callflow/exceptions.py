@@ -12,6 +12,12 @@ Every error derives from :class:`CallflowError` and also from the builtin it res
     ├── TemplateError(ValueError)          a template that is missing or renders invalid XML
     ├── SessionTooLarge(ValueError)        a session whose JSON is over max_session_bytes
     ├── SessionStoreError(RuntimeError)    a session store that failed (Redis down, ...)
+    ├── BadRequest(ValueError)             a request the server cannot read (answered 4xx)
+    ├── InvalidState(ValueError)           a signed token tampered with, expired or misdirected
+    ├── InvalidDocument(ValueError)        XML from a flow that is not a valid document
+    ├── TargetError(ValueError)            a simulator target that cannot be used
+    ├── LocationError(ValueError)          a caller location that is not STATE[,COUNTY]
+    ├── DialScriptError(ValueError)        a scripted Dial outcome that does not exist
     └── UsageError                         a bad command line or unreadable input (exit 2)
 """
 
@@ -58,7 +64,7 @@ class SchemaValidationError(CallflowError, ValueError):
     def __init__(self, problems: Sequence[Problem], source: str = "<document>") -> None:
         self.problems = tuple(problems)
         self.source = source
-        lines = [f"{source}:{p.line}:{p.column}: {p.message}" for p in self.problems]
+        lines = [f"{source}:{p}" for p in self.problems]
         count = len(self.problems)
         header = f"{source} is not valid ({count} problem{'s' if count != 1 else ''})"
         super().__init__("\n".join([header, *lines]))
@@ -98,6 +104,66 @@ class SessionStoreError(CallflowError, RuntimeError):
         self.key = key
         what = operation if key is None else f"{operation} {key!r}"
         super().__init__(f"session store {store} could not {what}: {reason}")
+
+
+class BadRequest(CallflowError, ValueError):
+    """A request the server cannot read; ``status`` is the 4xx it is answered with and
+    ``message`` the plain text sent with it."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.message = message
+        super().__init__(f"{status} {message}")
+
+
+class InvalidState(CallflowError, ValueError):
+    """A signed token (``kind`` ``state`` or ``session``) that was tampered with, signed with
+    an unknown key, expired or sent to another path or call; ``reason`` says which."""
+
+    def __init__(self, kind: str, problem: str) -> None:
+        self.kind = kind
+        self.problem = problem
+        self.reason = f"{kind} token {problem}"
+        super().__init__(self.reason)
+
+
+class InvalidDocument(CallflowError, ValueError):
+    """XML text from a flow (or a template) that is not a valid document; ``summary`` shows
+    the first problems as ``line:column: message``."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        self.summary = "; ".join(str(problem) for problem in self.problems[:5])
+        super().__init__(f"invalid document: {self.summary}")
+
+
+class TargetError(CallflowError, ValueError):
+    """A simulator target that cannot be used: a ``module:attribute`` that does not import,
+    an XML file that cannot be read, an object that is not an ASGI application."""
+
+    def __init__(self, target: object, reason: str) -> None:
+        self.target = target
+        self.reason = reason
+        super().__init__(f"cannot simulate {target!r}: {reason}")
+
+
+class LocationError(CallflowError, ValueError):
+    """A caller location that is not ``STATE[,COUNTY]`` with a two-letter US state."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        super().__init__(f"location must be STATE[,COUNTY] with a two-letter state (got {text!r})")
+
+
+class DialScriptError(CallflowError, ValueError):
+    """A scripted Dial outcome that is none of ``allowed`` (for ``target``, or every target)."""
+
+    def __init__(self, outcome: object, allowed: Iterable[str], target: str | None = None) -> None:
+        self.outcome = outcome
+        self.allowed = tuple(allowed)
+        self.target = target
+        which = "dial outcome" if target is None else f"dial outcome for {target}"
+        super().__init__(f"{which} must be one of {', '.join(self.allowed)} (got {outcome!r})")
 
 
 class UsageError(CallflowError):

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from callflow.simulator.engine import Simulator
+from callflow.simulator.facade import Simulator
 from callflow.testing import watching
 
 MARKER = "callflow_expect_fallback"

@@ -18,10 +18,10 @@ import logging
 import threading
 from collections.abc import Iterator
 
-from callflow.simulator.engine import GatherPrompt as GatherPrompt
-from callflow.simulator.engine import Location as Location
-from callflow.simulator.engine import Simulator as Simulator
 from callflow.simulator.engine import listening_for_fallbacks
+from callflow.simulator.facade import Simulator as Simulator
+from callflow.simulator.geography import Location as Location
+from callflow.simulator.inputs import GatherPrompt as GatherPrompt
 from callflow.simulator.trace import REASONS, FallbackEvent, is_reason
 from callflow.simulator.trace import Trace as Trace
 

@@ -1,13 +1,22 @@
 """Type aliases for the DSL: which children each element takes (spec §4) and the enums.
 
 mypy reads these unions to reject a wrong child (``Gather(Hangup())``) before the code runs;
-the constructors check the same table (:mod:`callflow.dialect.nesting`) at run time.
+the constructors check the same table (:mod:`callflow.dialect.nesting`) at run time. The enums
+(``Leg``, ``Day``, ...) are defined in :mod:`callflow.dialect.choices`, which the checkers
+read too.
 """
 
 from __future__ import annotations
 
-from typing import Literal, TypeAlias
+from typing import TypeAlias
 
+from callflow.dialect.choices import CallbackMethod as CallbackMethod
+from callflow.dialect.choices import CallField as CallField
+from callflow.dialect.choices import Day as Day
+from callflow.dialect.choices import GatherMethod as GatherMethod
+from callflow.dialect.choices import Leg as Leg
+from callflow.dialect.choices import SayGender as SayGender
+from callflow.dialect.choices import SayType as SayType
 from callflow.dialect.elements.audio import Pause, Play, Say, Tone
 from callflow.dialect.elements.call_control import Answer, Hangup, Hold, Unhold
 from callflow.dialect.elements.dial import Dial, Sip, To
@@ -53,10 +62,3 @@ CallbackChild: TypeAlias = Error | Meta
 ToneChild: TypeAlias = Meta | Error
 
 Scalar: TypeAlias = str | int | float | bool
-Leg: TypeAlias = Literal["aleg", "bleg", "both"]
-SayType: TypeAlias = Literal["WaveNet", "Standard"]
-SayGender: TypeAlias = Literal["MALE", "FEMALE"]
-GatherMethod: TypeAlias = Literal["GET", "POST"]
-CallbackMethod: TypeAlias = Literal["GET", "POST", "PATCH", "DELETE"]
-CallField: TypeAlias = Literal["from", "to", "tn", "direction", "state"]
-Day: TypeAlias = Literal["sun", "mon", "tue", "wed", "thu", "fri", "sat"]

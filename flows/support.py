@@ -1,5 +1,6 @@
 """The demo support line: greeting, business hours, menu, dial with voicemail fallback,
-and an account lookup that round-trips to a second Python step with signed state."""
+and an account lookup that round-trips to a second Python step with signed state and answers
+from a template (``templates/balance.xml``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from callflow import (
     Meta,
     Pause,
     Record,
+    Rendered,
     Response,
     Router,
     Say,
@@ -103,8 +105,9 @@ async def account_prompt(call: CallContext) -> Response:
 
 
 @router.flow("/account", name="account")
-async def account(call: CallContext) -> Response:
-    """Read the account number collected by the Gather; retry once on a short number."""
+async def account(call: CallContext) -> Response | Rendered:
+    """Read the account number collected by the Gather; retry once on a short number, else
+    speak the balance (the template gets the last four digits, and reads them one by one)."""
     attempt = int((call.state or {}).get("attempt", 1))
     digits = call.digits or ""
     if len(digits) != 6:
@@ -113,9 +116,4 @@ async def account(call: CallContext) -> Response:
         retry = call.url_for("account_prompt", state={"attempt": attempt + 1})
         return Response(Say("That was not six digits."), Callback(url=retry))
     call.session["account"] = digits
-    spoken = " ".join(digits[-4:])
-    return Response(
-        Say(f"The balance of the account ending in {spoken} is twelve dollars and fifty cents."),
-        Say("Goodbye."),
-        Hangup(tag="balance"),
-    )
+    return call.render_template("balance.xml", ending=digits[-4:])

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from callflow import App
-from callflow.simulator.engine import Simulator
+from callflow.simulator.facade import Simulator
 
 if TYPE_CHECKING:
     from conftest import CommandRunner

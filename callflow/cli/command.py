@@ -136,7 +136,7 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
         out,
         stdin,
         lambda data: validate(data, strict=args.strict),
-        lambda name, p: f"{name}:{p.line}:{p.column}: {p.message}",
+        lambda name, p: f"{name}:{p}",
     )
 
 

@@ -1,20 +1,20 @@
-"""``callflow simulate``: place a simulated call from the command line."""
+"""``callflow simulate``: place a simulated call from the command line.
+
+Scripted by default (``--press``, ``--no-input``, ``--dial``), printing the transcript or
+the trace as JSON; interactive on a terminal (:mod:`callflow.cli.interactive`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
-import os
-import re
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
-from urllib.parse import urlsplit
+from typing import TextIO, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from callflow.cli.command import (
@@ -27,43 +27,15 @@ from callflow.cli.command import (
     exit_codes,
     read_stdin,
 )
-from callflow.exceptions import UsageError
-from callflow.simulator.engine import (
-    DIAL_OUTCOMES,
-    DialScript,
-    GatherPrompt,
-    Keys,
-    Location,
-    Simulator,
-)
-from callflow.simulator.trace import HangupEvent, Trace, TraceEvent
-from callflow.simulator.transport import TargetError
+from callflow.cli.interactive import call_interactively
+from callflow.cli.output import Output, colour_wanted
+from callflow.exceptions import LocationError, TargetError, UsageError
+from callflow.simulator.facade import Simulator
+from callflow.simulator.geography import Location
+from callflow.simulator.inputs import DIAL_OUTCOMES, KEYS, DialScript, InputProvider, Keys
+from callflow.simulator.trace import Trace, TraceEvent
 
-KEYS = re.compile(r"[0-9*#]*")
-"""What a phone keypad can send (DTMF): ``--press`` and interactive input allow nothing else."""
-URL_WIDTH = 60
-"""Interactive output shortens longer URLs (the full ones are in ``--json``)."""
-
-_URL = re.compile(r"https?://[^\s]+")
-_STYLES = {
-    "answer": "32",  # green
-    "filter": "34",  # blue
-    "say": "1",  # what the caller hears: bold
-    "play": "1",
-    "gather": "36",  # cyan
-    "dial": "35",  # magenta
-    "request": "2",  # dim
-    "callback": "2",
-    "error": "31",  # red
-    "fetch-failed": "31",
-    "fallback": "1;31",
-    "warning": "33",  # yellow
-}
-
-
-class _HungUp(Exception):
-    """The caller hung up: end of input (Ctrl-D) at an interactive prompt."""
-
+T = TypeVar("T")
 
 # -- the command line --------------------------------------------------------------------------
 
@@ -198,35 +170,41 @@ def _keys(text: str) -> str:
     return text
 
 
-def _at(text: str) -> datetime:
-    """An ``argparse`` type: an ISO 8601 date and time."""
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an ISO time like 2026-12-07T10:00:00 (got {text!r})"
-        ) from None
+def _argument_type(
+    parse: Callable[[str], T], errors: tuple[type[Exception], ...], message: str
+) -> Callable[[str], T]:
+    """An ``argparse`` type: ``parse(text)``, or ``message`` (a format string of ``text``)
+    when it raises one of ``errors``."""
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text)
+        except errors:
+            raise argparse.ArgumentTypeError(message.format(text=text)) from None
+
+    return convert
 
 
-def _zone(text: str) -> str:
-    """An ``argparse`` type: an IANA time zone name."""
-    try:
-        ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise argparse.ArgumentTypeError(
-            f"unknown time zone {text!r}: expected an IANA name like Europe/Paris"
-        ) from None
+def _zone_name(text: str) -> str:
+    ZoneInfo(text)  # raises for a name zoneinfo does not know
     return text
 
 
-def _location(text: str) -> Location:
-    """An ``argparse`` type: ``STATE[,COUNTY]``."""
-    try:
-        return Location.parse(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected STATE[,COUNTY] with a two-letter state, like NJ,ESSEX (got {text!r})"
-        ) from None
+_at = _argument_type(
+    datetime.fromisoformat,
+    (ValueError,),
+    "expected an ISO time like 2026-12-07T10:00:00 (got {text!r})",
+)
+_zone = _argument_type(
+    _zone_name,
+    (ZoneInfoNotFoundError, ValueError, OSError),
+    "unknown time zone {text!r}: expected an IANA name like Europe/Paris",
+)
+_location = _argument_type(
+    Location.parse,
+    (LocationError,),
+    "expected STATE[,COUNTY] with a two-letter state, like NJ,ESSEX (got {text!r})",
+)
 
 
 def _number(text: str) -> str:
@@ -236,159 +214,10 @@ def _number(text: str) -> str:
     return text
 
 
-# -- output ------------------------------------------------------------------------------------
-
-
-def colour_wanted(stream: TextIO) -> bool:
-    """Whether to colour ``stream``: a terminal, and neither ``NO_COLOR`` nor ``TERM=dumb``."""
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
-
-
-def shorten_url(url: str, width: int = URL_WIDTH) -> str:
-    """``url`` in at most ``width`` characters: the query is cut first, then the middle of
-    the path, keeping the origin and the path's end (a file name, say).
-
-    >>> shorten_url("https://media.example.com/prompts/en/welcome.wav?sig=0123456789", 45)
-    'https://media.example.com...n/welcome.wav?...'
-    """
-    if len(url) <= width:
-        return url
-    base, mark, _ = url.partition("?")
-    if len(base) + 4 <= width:  # the whole path and what fits of the query
-        return url[: width - 3] + "..."
-    parts = urlsplit(base)
-    origin = f"{parts.scheme}://{parts.netloc}"
-    room = width - len(origin) - 3 - (4 if mark else 0)
-    if room < 8:  # a long host: no room for a useful end of the path
-        return url[: width - 3] + "..."
-    return origin + "..." + base[-room:] + ("?..." if mark else "")
-
-
-class _Output:
-    """Lines of the transcript on ``out``: coloured on a terminal, URLs shortened on demand."""
-
-    def __init__(self, out: TextIO, *, colour: bool, short_urls: bool) -> None:
-        self.out = out
-        self.colour = colour
-        self.short_urls = short_urls
-
-    def paint(self, text: str, style: str | None) -> str:
-        return f"\x1b[{style}m{text}\x1b[0m" if self.colour and style else text
-
-    def event(self, event: TraceEvent, *, failed: bool = False) -> str:
-        """One event's line; a Hangup is green, or red when the call ``failed``."""
-        text = event.describe()
-        if self.short_urls:
-            text = _URL.sub(lambda match: shorten_url(match.group()), text)
-        style = _STYLES.get(event.type)
-        if isinstance(event, HangupEvent):
-            normal = event.ended_by in ("hangup", "end-of-document") and not failed
-            style = "1;32" if normal else "1;31"
-        return self.paint(text, style)
-
-    def line(self, text: str) -> None:
-        self.out.write(text + "\n")
-        self.out.flush()
-
-
-# -- interactive input -------------------------------------------------------------------------
-
-
-class _Terminal:
-    """Asks the user at a terminal: keys at each Gather attempt, each Dial target's outcome.
-
-    On the real terminal (stdin and stdout of the process) ``input()`` reads the line, with
-    readline's line editing and in-memory history when the module is there; otherwise (a
-    test's fake terminal) the prompt is written to ``out`` and a line read from ``stdin``.
-    """
-
-    def __init__(self, output: _Output, stdin: TextIO) -> None:
-        self.output = output
-        self.stdin = stdin
-        self.readline = False
-        self.real = stdin is sys.stdin and output.out is sys.stdout and output.out.isatty()
-        if self.real:
-            try:
-                import readline  # noqa: F401  (importing it is what enables line editing)
-            except ImportError:  # pragma: no cover - Windows, or Python built without it
-                pass
-            else:
-                self.readline = True
-
-    def _prompt(self, text: str) -> str:
-        """The prompt, bold on a colour terminal; readline is told the escapes take no room."""
-        if not self.output.colour:
-            return text
-        start, end = ("\001", "\002") if self.readline else ("", "")
-        return f"{start}\x1b[1m{end}{text}{start}\x1b[0m{end}"
-
-    def ask_line(self, prompt: str) -> str:
-        """One line typed by the user; :class:`_HungUp` at the end of input (Ctrl-D)."""
-        if self.real:
-            try:
-                return input(self._prompt(prompt))
-            except EOFError:
-                self.output.line("")
-                raise _HungUp from None
-        self.output.out.write(self._prompt(prompt))
-        self.output.out.flush()
-        line = self.stdin.readline()
-        if not line:
-            self.output.line("")
-            raise _HungUp
-        return line.rstrip("\r\n")
-
-    def keys(self, prompt: GatherPrompt) -> Keys:
-        if prompt.command == "Pause":
-            question = f"keys during the pause? ({prompt.dtmf_stop} ends it; empty = none) > "
-        else:
-            stop = f", then {prompt.dtmf_stop}" if prompt.dtmf_stop else ""
-            question = f"keys? (up to {prompt.dtmf_length}{stop}; empty = no input) > "
-        while True:
-            typed = self.ask_line(question).strip()
-            if KEYS.fullmatch(typed):
-                return typed or None
-            self.output.line(f"keys must be 0-9, * or # (got {typed!r}); try again")
-
-    def dial(self, target: str) -> str:
-        choices = ", ".join(DIAL_OUTCOMES[:-1]) + f" or {DIAL_OUTCOMES[-1]}"
-        question = f"Dial {target}: {choices}? (empty = answer) > "
-        while True:
-            typed = self.ask_line(question).strip().lower()
-            matches = [o for o in DIAL_OUTCOMES if o.startswith(typed)] if typed else ["answer"]
-            if len(matches) == 1:
-                return matches[0]
-            self.output.line(f"the outcome must be one of {choices} (got {typed!r}); try again")
-
-
-class _AskedDial(Mapping[str, str]):
-    """One Dial's outcome per target, asked for when the simulator reads it (targets in
-    order; once one answers, the others are not asked: the first to answer wins)."""
-
-    def __init__(self, terminal: _Terminal) -> None:
-        self.terminal = terminal
-        self.answers: dict[str, str] = {}
-
-    def __getitem__(self, target: str) -> str:
-        if target not in self.answers:
-            answered = "answer" in self.answers.values()
-            self.answers[target] = "no-answer" if answered else self.terminal.dial(target)
-        return self.answers[target]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(())  # nothing is known before the Dial runs
-
-    def __len__(self) -> int:
-        return 0
-
-
 # -- running -----------------------------------------------------------------------------------
 
 
-def _simulator(args: argparse.Namespace, stdin: TextIO) -> Simulator:
+def _make_simulator(args: argparse.Namespace, stdin: TextIO) -> Simulator:
     try:
         if args.target != "-":
             return Simulator(args.target, tz=args.tz, method=args.method)
@@ -419,56 +248,45 @@ def run(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     """Run the simulated call; exit 0 when it ran as written, 1 when it failed, 130 when
     interrupted."""
     interactive = args.keys is None and not args.json and args.target != "-" and stdin.isatty()
-    output = _Output(out, colour=colour_wanted(out), short_urls=interactive)
-    simulator = _simulator(args, stdin)
-    seen = Trace()  # what happened so far, should the call not return (Ctrl-D, Ctrl-C)
+    output = Output(out, colour=colour_wanted(out), short_urls=interactive)
+    simulator = _make_simulator(args, stdin)
 
-    def on_event(event: TraceEvent) -> None:
-        seen.add(event)
-        if interactive:
-            output.line(output.event(event, failed=seen.failed))
-
-    dial: list[DialScript] = list(args.dial)
-    terminal = _Terminal(output, stdin) if interactive else None
-    if terminal is not None:
-        output.line(
-            output.paint(
-                "Interactive call: type the keys at each Gather and the outcome of each Dial; "
-                "Ctrl-D hangs up, Ctrl-C ends the simulation.",
-                "2",
-            )
-        )
-        # One entry per Dial the call may reach: a call runs at most max_commands commands.
-        dial += [_AskedDial(terminal) for _ in range(simulator.max_commands)]
-    try:
+    def place(
+        *,
+        dial: Iterable[DialScript],
+        on_event: Callable[[TraceEvent], None],
+        keys: Iterable[Keys] = (),
+        input: InputProvider | None = None,
+    ) -> Trace:
         with _closing(simulator):
-            trace = simulator.call(
+            return simulator.call(
                 from_=args.from_,
                 to=args.to,
-                keys=args.keys or (),
+                keys=keys,
                 dial=dial,
                 at=args.at,
                 location=args.location,
-                input=terminal.keys if terminal is not None else None,
+                input=input,
                 on_event=on_event,
             )
-    except _HungUp:
-        output.line(output.paint("Hangup: the caller hung up (end of input)", "1"))
-        return EXIT_PROBLEMS if seen.failed else EXIT_OK
+
+    if interactive:
+        # One asked-for outcome per Dial the call may reach: at most max_commands.
+        return call_interactively(
+            place, output, stdin, dial=args.dial, most_dials=simulator.max_commands
+        )
+    seen = Trace()  # what happened so far, should the call not return (Ctrl-C)
+    try:
+        trace = place(keys=args.keys or (), dial=args.dial, on_event=seen.add)
     except KeyboardInterrupt:
-        if interactive:
-            output.line("")
-            output.line(output.paint("(interrupted: the simulated call ends here)", "1;31"))
-            return EXIT_INTERRUPTED
         if not args.json and seen.events:
             output.line("\n".join(output.event(event) for event in seen.events))
         print("callflow: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     if args.json:
-        out.write(json.dumps(trace.to_dict(), indent=2, ensure_ascii=False) + "\n")
-    elif not interactive:
-        text = trace.transcript()
-        if output.colour:
-            text = "\n".join(output.event(e, failed=trace.failed) for e in trace.events)
-        out.write(text + "\n")
-    return EXIT_OK if trace.ended_normally and not trace.failed else EXIT_PROBLEMS
+        out.write(trace.to_json() + "\n")
+    elif output.colour:
+        out.write("\n".join(output.event(e, failed=trace.failed) for e in trace.events) + "\n")
+    else:
+        out.write(trace.transcript() + "\n")
+    return trace.exit_code

@@ -9,11 +9,15 @@ Codes (stable; documented in docs/validation.md):
 * ``CF401``-``CF402`` Meta names clashing with request parameters or repeated
 * ``CF501``-``CF502`` attributes the element does not define
 * ``CF601``-``CF605`` other likely mistakes (unknown recording, endless Record, ...)
+
+A finding whose message cites a ruling or an open question (``D20``, ``§7 #16``) ends its
+hint with the anchor in docs/dialect.md: ``(see docs/dialect.md#d20)``.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter
 from collections.abc import Iterator
 from typing import Final
@@ -21,12 +25,14 @@ from typing import Final
 from lxml import etree
 
 from callflow.dialect import nesting
+from callflow.dialect.elements.gather import DEFAULT_DTMF_LENGTH
 from callflow.dialect.loader import (
     CLASSES,
     LEGACY_ATTRIBUTES,
     UPPER_CASE_METHOD,
     _expand_repeats,
     _text_parts,
+    canonical_attribute,
 )
 from callflow.dialect.problems import Finding, Severity
 from callflow.dialect.reader import MAX_BYTES, Places, Source
@@ -37,13 +43,26 @@ REQUEST_PARAMETERS: Final = frozenset(
 )
 """Query parameters Opentact appends itself (D9); a Meta of the same name loses (§7 #16)."""
 
-DEFAULT_DTMF_LENGTH: Final = 1
-"""Gather ``dtmf_length`` when the document sets none (§7 #2)."""
-
 _TAG_ELEMENTS: Final = frozenset(
     name for name, cls in CLASSES.items() if any(f.name == "tag" for f in cls.fields)
 )
-_ENDS_DOCUMENT: Final = ("Hangup", "Callback", "callback")
+_CITATION: Final = re.compile(
+    r"(?<!\w)(?:D(?P<ruling>[0-9]{1,2})|§7 #(?P<question>[0-9]{1,2}))(?![0-9])"
+)
+"""A ruling (``D9``) or an open question (``§7 #16``), as messages and hints cite them."""
+_QUOTED: Final = re.compile(r"'[^']*'|\"[^\"]*\"")
+"""Quoted text in a message: the document's own names and values, which cite nothing."""
+
+
+def _linked(message: str, hint: str) -> str:
+    """Return ``hint``, ending with a link to the anchor in docs/dialect.md of the first ruling
+    or question that ``message`` or ``hint`` cites (``(see docs/dialect.md#d20)``)."""
+    citation = _CITATION.search(_QUOTED.sub("", f"{message}\n{hint}"))
+    if citation is None:
+        return hint
+    ruling = citation.group("ruling")
+    anchor = f"d{ruling}" if ruling is not None else f"q{citation.group('question')}"
+    return f"{hint} (see docs/dialect.md#{anchor})"
 
 
 def lint(source: Source, *, max_bytes: int = MAX_BYTES) -> list[Finding]:
@@ -71,14 +90,11 @@ def _elements(el: etree._Element) -> list[etree._Element]:
 
 @functools.lru_cache(maxsize=64)  # the DSL's element names: a bounded set
 def _known_attributes(name: str) -> frozenset[str]:
-    """The attributes ``name`` defines, with its legacy ones and its content's own."""
+    """The attributes ``name`` defines, with its legacy ones."""
     if name == "Case":
         return frozenset(("dtmf",))
-    cls = CLASSES[name]
-    known = {f.wire for f in cls.fields} | set(LEGACY_ATTRIBUTES.get(name, {}))
-    if cls.content is not None:
-        known.add(cls.content)
-    return frozenset(known)
+    fields = CLASSES[name].fields
+    return frozenset({f.name for f in fields} | set(LEGACY_ATTRIBUTES.get(name, {})))
 
 
 class _Linter:
@@ -113,6 +129,7 @@ class _Linter:
     ) -> None:
         path = self.places.path(el)
         line, column = self.places.position(path) or (el.sourceline or 0, 1)
+        hint = _linked(message, hint)
         self.findings.append(Finding(line, column, code, path, message, hint, severity))
 
     # -- CF1xx legacy forms ------------------------------------------------------------------
@@ -187,8 +204,8 @@ class _Linter:
             self.add(
                 el,
                 "CF109",
-                f"<{name}> text next to an <Error> child",
-                f"move the text into the '{attribute}' attribute (§7 #11)",
+                f"<{name}> text next to an <Error> child (§7 #11)",
+                f"move the text into the '{attribute}' attribute",
             )
 
     # -- CF5xx attributes -------------------------------------------------------------------
@@ -245,7 +262,7 @@ class _Linter:
             return "CF201", "the call hangs up before it (D20)"
         if el.tag in ("Callback", "callback"):
             return "CF202", "the <Callback> before it replaces the rest of the document (D8)"
-        if el.tag == "Gather" and (el.get("url") or el.get("callback")):
+        if el.tag == "Gather" and canonical_attribute(el, "url"):
             return "CF203", "the url <Gather> before it replaces the rest of the document (D6)"
         return None
 
@@ -256,7 +273,7 @@ class _Linter:
         branches = [c for c in children if c.tag == "DTMF"]
         switches = [c for c in children if c.tag == "Switch"]
         cases = [c for s in switches for c in _elements(s) if c.tag == "Case"]
-        url = el.get("url") or el.get("callback")
+        url = canonical_attribute(el, "url")
         if url and (branches or cases):
             self.add(
                 el,
@@ -271,9 +288,9 @@ class _Linter:
                 "<Gather> mixes <DTMF> and <Switch> branches",
                 "keep only DTMF branches",
             )
-        length_text = el.get("dtmf_length") or el.get("numDigits") or el.get("length")
+        length_text = canonical_attribute(el, "dtmf_length")
         length = int(length_text) if length_text else DEFAULT_DTMF_LENGTH
-        stop = el.get("dtmf_stop") or el.get("finishOnKey")
+        stop = canonical_attribute(el, "dtmf_stop")
         for branch in branches + cases:
             value = branch.get("value") if branch.tag == "DTMF" else branch.get("dtmf")
             if value is None:
@@ -361,7 +378,7 @@ class _Linter:
                 "the caller hangs up (§7 #8)",
                 'set timeout="60000" or nest a <Pause dtmf_stop="#">',
             )
-        urls = [el.get("url"), el.get("callback")] if name != "callback" else []
+        urls = [canonical_attribute(el, "url")] if name != "callback" else []
         if name == "Play":
             urls.append("".join(_text_parts(el)).strip())
         for value in urls:

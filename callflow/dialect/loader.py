@@ -4,6 +4,7 @@ The builder is also the part of validation that XML Schema cannot express: it ru
 constructor (so the same rules apply to parsed and to built documents) plus the rules on text
 placement, sibling ``<Error>`` handlers and legacy aliases. It keeps going after a problem so
 that every problem in a document is reported, not only the first.
+Rulings (D1-D21) and questions (§7 #N) are in docs/dialect.md.
 """
 
 from __future__ import annotations
@@ -76,6 +77,20 @@ LEGACY_ATTRIBUTES: Final[dict[str, dict[str, str]]] = {
 }
 """Legacy attribute -> canonical attribute, per element (D4, D7, D16)."""
 
+
+def canonical_attribute(el: etree._Element, attribute: str) -> str | None:
+    """Return ``el``'s ``attribute``, or else the value of a legacy alias of it (``numDigits``
+    for Gather ``dtmf_length``); None when neither is set (or both are empty)."""
+    value = el.get(attribute)
+    if value:
+        return value
+    for legacy, canonical in LEGACY_ATTRIBUTES.get(str(el.tag), {}).items():
+        value = el.get(legacy) if canonical == attribute else None
+        if value:
+            return value
+    return None
+
+
 UPPER_CASE_METHOD: Final = frozenset(("Gather", "Callback", "Curl"))
 """Elements whose ``method`` is upper case in the canonical form (lower case in compat)."""
 
@@ -104,8 +119,8 @@ def _converter(check: object) -> Convert | None:
     return None
 
 
-_BY_WIRE: Final[dict[str, dict[str, Field]]] = {
-    tag: {spec.wire: spec for spec in cls.fields} for tag, cls in CLASSES.items()
+_FIELDS: Final[dict[str, dict[str, Field]]] = {
+    tag: {spec.name: spec for spec in cls.fields} for tag, cls in CLASSES.items()
 }
 """Each element's fields by attribute name."""
 
@@ -113,7 +128,7 @@ _BY_WIRE: Final[dict[str, dict[str, Field]]] = {
 def explain(tag: str, attribute: str, raw: str) -> str | None:
     """What is wrong with ``raw`` as ``tag``'s ``attribute``, in the DSL's words (the message
     the constructor would raise), or None when the DSL has no objection."""
-    spec = _BY_WIRE.get(tag, {}).get(attribute)
+    spec = _FIELDS.get(tag, {}).get(attribute)
     if spec is None:
         return None
     convert = _converter(spec.check)
@@ -146,12 +161,6 @@ def _expand_repeats(hz: str) -> str | None:
 @functools.lru_cache(maxsize=64)  # parent names: the DSL's own, a bounded set
 def _choices(parent: str) -> str:
     return ", ".join(nesting.allowed_children(parent)) or "no children"
-
-
-_FIELDS: Final[dict[type[Element], dict[str, Field]]] = {
-    cls: {spec.name: spec for spec in cls.fields} for cls in CLASSES.values()
-}
-"""Each DSL class's fields by name."""
 
 
 def _text_parts(el: etree._Element) -> list[str]:
@@ -214,18 +223,16 @@ class Builder:
         built = self.build(root)
         return built if isinstance(built, Response) else None
 
-    def build(
-        self, el: etree._Element, extra: tuple[etree._Element, ...] = (), as_name: str = ""
-    ) -> Element | None:
+    def build(self, el: etree._Element, extra: tuple[etree._Element, ...] = ()) -> Element | None:
         """Build ``el`` (plus sibling handlers ``extra``); ``None`` when it has a problem."""
-        name = as_name or str(el.tag)
+        name = str(el.tag)
         if name == "callback":
             return self._legacy_callback(el)
         cls = CLASSES.get(name)
         if cls is None:
             self.report(el, f"unknown element <{name}>")
             return None
-        kwargs = self._attributes(el, cls, name)
+        kwargs = self._attributes(el, cls)
         children, complete = self._children(el, name)
         for error in extra:
             handler = self.build(error)
@@ -237,13 +244,12 @@ class Builder:
             return None
         # Built even when a child failed, so that the parent's own rules (duplicate DTMF
         # values, say) are reported too; the result is dropped all the same.
-        built = self._construct(el, cls, name, kwargs, children, complete)
+        built = self._construct(el, cls, kwargs, children, complete)
         return built if complete else None
 
-    def _attributes(
-        self, el: etree._Element, cls: type[Element], name: str
-    ) -> dict[str, object] | None:
-        fields = _FIELDS[cls]
+    def _attributes(self, el: etree._Element, cls: type[Element]) -> dict[str, object] | None:
+        name = cls.xml_tag
+        fields = _FIELDS[name]
         legacy = LEGACY_ATTRIBUTES.get(name, {})
         # Absent attributes are passed as None so constructors name a missing required one.
         kwargs: dict[str, object] = dict.fromkeys(n for n in fields if n != cls.content)
@@ -394,7 +400,7 @@ class Builder:
             if self._repeated(node, "Gather", seen):
                 ok = False
                 continue
-            child = self.build(node, as_name="Case") if node.tag == "Case" else self.build(node)
+            child = self.build(node)
             if child is None:
                 ok = False
             else:
@@ -413,15 +419,14 @@ class Builder:
         self,
         el: etree._Element,
         cls: type[Element],
-        name: str,
         kwargs: dict[str, object],
         children: list[Element],
         complete: bool = True,
     ) -> Element | None:
         try:
-            if name == "Case":
+            if cls is Case:
                 return DTMF(*children, value=kwargs.get("value"))  # type: ignore[arg-type]
-            content = self._content(el, cls, name, kwargs, bool(children))
+            content = self._content(el, cls, bool(children))
             if content is False:
                 return None
             if cls is Meta:
@@ -435,18 +440,12 @@ class Builder:
                 self.report(el, str(exc))
             return None
 
-    def _content(
-        self,
-        el: etree._Element,
-        cls: type[Element],
-        name: str,
-        kwargs: dict[str, object],
-        has_children: bool,
-    ) -> object:
+    def _content(self, el: etree._Element, cls: type[Element], has_children: bool) -> object:
         """Return the value of the content field, taken from text or its attribute.
 
         ``False`` means a problem was reported.
         """
+        name = cls.xml_tag
         parts = _text_parts(el)
         text = "".join(parts)
         has_text = bool(text.strip())

@@ -1,6 +1,7 @@
 """The nesting table of spec §4, by element name.
 
 The DSL constructors and the validator both read this table, so the two can never disagree.
+Rulings (D1-D21) and questions (§7 #N) are in docs/dialect.md.
 """
 
 from __future__ import annotations

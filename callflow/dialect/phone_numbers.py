@@ -6,6 +6,7 @@ default region (a national number, or one that starts with the region's own coun
 and only when no such number is possible there as international digits (country code
 first). "Possible" is libphonenumber's length check, not its validity check, so fictional
 numbers such as 555-01xx still read as numbers.
+Rulings (D1-D21) and questions (§7 #N) are in docs/dialect.md.
 """
 
 from __future__ import annotations

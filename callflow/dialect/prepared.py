@@ -19,9 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from callflow.dialect.codegen import compile_function
 from callflow.dialect.elements.base import Element
 from callflow.dialect.elements.document import Response
-from callflow.dialect.rendering import DECLARATION, escape_attribute, escape_text, to_xml
+from callflow.dialect.rendering import DECLARATION, to_xml
+from callflow.dialect.serialising import escape_attribute, escape_text
 from callflow.dialect.slots import MARK_CLOSE, MARK_OPEN, Slot
 from callflow.dialect.values import Checker
 from callflow.exceptions import InvalidAttributeError
@@ -77,14 +79,14 @@ class PreparedDocument:
         """Generate the render function: one check per use, one escape per place, one join.
 
         Its keyword-only parameters are the slot names, so a missing or unknown value is
-        Python's own ``TypeError``.
+        Python's own ``TypeError``; ``inspect.getsource(doc._render)`` shows it.
         """
         namespace: dict[str, Any] = {
             "_TEXT": escape_text,
             "_ATTRIBUTE": escape_attribute,
             "_STR": str,
             "_SLOT": Slot,
-            "_fail": _not_a_value,
+            "_NOT_A_VALUE": _not_a_value,
             "_META": _meta,
         }
         lines = (
@@ -98,7 +100,7 @@ class PreparedDocument:
         placed = {name: sum(1 for n, _ in places if n == name) for name in self.uses}
         for name, uses in sorted(self.uses.items()):
             lines.append(
-                f"    if {name}.__class__ is _SLOT: _fail({uses[0].element!r}, "
+                f"    if {name}.__class__ is _SLOT: _NOT_A_VALUE({uses[0].element!r}, "
                 f"{uses[0].attribute!r}, {name})"
             )
             for index, use in enumerate(uses):
@@ -127,9 +129,9 @@ class PreparedDocument:
                     escape = "_ATTRIBUTE" if kind == "attribute" else "_TEXT"
                     pieces.append(f"{escape}({value}).encode()")
         lines.append(f"    return b''.join(({', '.join(pieces)},))")
-        exec("\n".join(lines), namespace)
-        render: Callable[..., bytes] = namespace["render"]
-        return render
+        slots = ", ".join(sorted(self.names)) or "no slots"
+        filename = f"<callflow generated render of a prepared document ({slots})>"
+        return compile_function("\n".join(lines), "render", filename, namespace, __name__)
 
     def render(self, **values: object) -> bytes:
         """Return the document with every slot filled; each value is checked by the rule of

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Final, Literal
 
 MAX_PROBLEMS: Final = 1_000
@@ -16,7 +16,8 @@ class Problem:
     """One reason a document is invalid, with its place in the source.
 
     ``path`` is the element path (``/Response/Gather[1]/DTMF[2]``); ``line`` and ``column``
-    are 1-based (column 0 when unknown).
+    are 1-based (column 0 when unknown). ``str(problem)`` is ``LINE:COLUMN: message``, the
+    form every report writes (after the source's name, where there is one).
     """
 
     line: int
@@ -24,14 +25,12 @@ class Problem:
     path: str
     message: str
 
+    def __str__(self) -> str:
+        return f"{self.line}:{self.column}: {self.message}"
+
     def to_dict(self) -> dict[str, object]:
         """Return the problem as a JSON-ready dict."""
-        return {
-            "line": self.line,
-            "column": self.column,
-            "path": self.path,
-            "message": self.message,
-        }
+        return asdict(self)
 
 
 Severity = Literal["error", "warning", "info"]
@@ -51,12 +50,4 @@ class Finding:
 
     def to_dict(self) -> dict[str, object]:
         """Return the finding as a JSON-ready dict."""
-        return {
-            "line": self.line,
-            "column": self.column,
-            "code": self.code,
-            "path": self.path,
-            "message": self.message,
-            "hint": self.hint,
-            "severity": self.severity,
-        }
+        return asdict(self)

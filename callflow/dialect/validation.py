@@ -2,6 +2,7 @@
 
 Every problem is reported with line, column and element path; an invalid document never
 raises. Use :func:`assert_valid` in tests to raise :class:`SchemaValidationError` instead.
+Rulings (D1-D21) and questions (§7 #N) are in docs/dialect.md.
 
 Validation takes time linear in the document, however hostile. The one superlinear step is
 in libxml2: for each schema error it writes the element's path by counting the element's
@@ -39,7 +40,7 @@ from callflow.dialect.reader import (
     valid_as_read,
 )
 from callflow.dialect.rendering import render
-from callflow.dialect.xsd import Mode, schema_text, xml_schema
+from callflow.dialect.xsd import SchemaMode, schema_text, xml_schema
 from callflow.exceptions import SchemaValidationError
 
 WHOLE_LIMIT: Final = 2_000
@@ -100,7 +101,7 @@ def check(
 
 
 def _schema_errors(tree: etree._ElementTree, strict: bool, places: Places) -> list[Problem]:
-    mode: Mode = "strict" if strict else "compat"
+    mode: SchemaMode = "strict" if strict else "compat"
     schema = xml_schema(mode)
     shape = _shape(mode)
     if not shape.windowable or (
@@ -126,7 +127,7 @@ class _Shape:
 
 
 @functools.cache
-def _shape(mode: Mode) -> _Shape:
+def _shape(mode: SchemaMode) -> _Shape:
     return shape_of(schema_text(mode))
 
 

@@ -2,6 +2,7 @@
 
 Each checker takes the element and attribute names (for the error message) and the value,
 and returns the value as stored (normalised) or raises :class:`InvalidAttributeError`.
+Rulings (D1-D21) and questions (§7 #N) are in docs/dialect.md.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final, get_args
 
+from callflow.dialect.choices import CallField, Day
 from callflow.dialect.phone_numbers import DIAL_REGION, dial_text
 from callflow.dialect.slots import Slot
 from callflow.exceptions import InvalidAttributeError
@@ -41,8 +43,8 @@ TIME_RANGE: Final = re.compile(
 SIP_ADDRESS: Final = re.compile(r"[^@\s:]+@[^@\s]+")
 SIP_TARGET: Final = re.compile(r"[^@\s:]+@[^@\s:]+(?::[0-9]{1,5})?")
 
-DAYS: Final = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-CALL_FIELDS: Final = ("from", "to", "tn", "direction", "state")
+DAYS: Final[tuple[str, ...]] = get_args(Day)
+CALL_FIELDS: Final[tuple[str, ...]] = get_args(CallField)
 MAX_FREQUENCIES: Final = 64
 """Most frequencies a Tone may list (none of the docs' examples has more than 4)."""
 # USPS codes of the states, DC, the territories and the armed forces "states".
@@ -53,7 +55,7 @@ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC PR GU VI AS MP UM
 US_STATES: Final = frozenset(_STATE_CODES.split())
 
 
-def fail(element: str, attribute: str, rule: str, value: object) -> InvalidAttributeError:
+def invalid(element: str, attribute: str, rule: str, value: object) -> InvalidAttributeError:
     """Build the error for ``value`` breaking ``rule`` (callers ``raise`` it)."""
     return InvalidAttributeError(element, attribute, rule, value)
 
@@ -61,13 +63,13 @@ def fail(element: str, attribute: str, rule: str, value: object) -> InvalidAttri
 def xml_text(element: str, attribute: str, value: object) -> str:
     """Any string XML can hold."""
     if not isinstance(value, str):
-        raise fail(element, attribute, "must be a str", value)
+        raise invalid(element, attribute, "must be a str", value)
     if value.isprintable():  # fast path: printable characters are all legal in XML
         return value
     bad = XML_FORBIDDEN.search(value)
     if bad is not None:
         char = f"U+{ord(bad.group()):04X}"
-        raise fail(element, attribute, f"must not contain {char}, which XML cannot hold", value)
+        raise invalid(element, attribute, f"must not contain {char}, which XML cannot hold", value)
     return value
 
 
@@ -77,13 +79,13 @@ def non_empty_text(element: str, attribute: str, value: object) -> str:
         return value  # the common case, without the regex of xml_text
     text = xml_text(element, attribute, value)
     if not text.strip():
-        raise fail(element, attribute, "must not be empty", value)
+        raise invalid(element, attribute, "must not be empty", value)
     return text
 
 
 def _int(element: str, attribute: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise fail(element, attribute, "must be an int", value)
+        raise invalid(element, attribute, "must be an int", value)
     return value
 
 
@@ -91,7 +93,7 @@ def ms(element: str, attribute: str, value: object) -> int:
     """A duration in milliseconds (D3): int >= 0."""
     number = _int(element, attribute, value)
     if number < 0:
-        raise fail(element, attribute, "must be >= 0 (milliseconds)", value)
+        raise invalid(element, attribute, "must be >= 0 (milliseconds)", value)
     return number
 
 
@@ -99,7 +101,7 @@ def count(element: str, attribute: str, value: object) -> int:
     """A count such as ``loop`` or ``attempts``: int >= 1."""
     number = _int(element, attribute, value)
     if number < 1:
-        raise fail(element, attribute, "must be >= 1", value)
+        raise invalid(element, attribute, "must be >= 1", value)
     return number
 
 
@@ -108,7 +110,7 @@ def hold_ms(element: str, attribute: str, value: object) -> int:
     the default when it is absent, not a maximum)."""
     number = _int(element, attribute, value)
     if number < 1:
-        raise fail(element, attribute, "must be >= 1 (milliseconds)", value)
+        raise invalid(element, attribute, "must be >= 1 (milliseconds)", value)
     return number
 
 
@@ -139,17 +141,17 @@ def volume(element: str, attribute: str, value: object) -> int | float:
         text = value.strip(" \t\n\r")  # xs:decimal collapses XML whitespace
         if DECIMAL.fullmatch(text) is None:
             rule = "must be a decimal number <= 0 such as -12.5 (digits, no exponent)"
-            raise fail(element, attribute, rule, value)
+            raise invalid(element, attribute, rule, value)
         try:
             number = int(text)
         except ValueError:  # a fraction, or more digits than int() reads (4300)
             number = float(text)
     if isinstance(number, bool) or not isinstance(number, int | float):
-        raise fail(element, attribute, "must be a number (int or float)", value)
+        raise invalid(element, attribute, "must be a number (int or float)", value)
     if isinstance(number, float) and not math.isfinite(number):
-        raise fail(element, attribute, "must be a finite number", value)
+        raise invalid(element, attribute, "must be a finite number", value)
     if number > 0:
-        raise fail(element, attribute, "must be <= 0 (dB, 0 is loudest)", value)
+        raise invalid(element, attribute, "must be <= 0 (dB, 0 is loudest)", value)
     if isinstance(number, float):
         return int(number) if number.is_integer() else FixedPoint(number)
     return number
@@ -158,21 +160,21 @@ def volume(element: str, attribute: str, value: object) -> int | float:
 def boolean(element: str, attribute: str, value: object) -> bool:
     """A boolean (D21)."""
     if not isinstance(value, bool):
-        raise fail(element, attribute, "must be a bool", value)
+        raise invalid(element, attribute, "must be a bool", value)
     return value
 
 
 def key(element: str, attribute: str, value: object) -> str:
     """One DTMF key of ``0-9 * #``."""
     if not isinstance(value, str) or KEY.fullmatch(value) is None:
-        raise fail(element, attribute, "must be one key of 0-9 * #", value)
+        raise invalid(element, attribute, "must be one key of 0-9 * #", value)
     return value
 
 
 def keys(element: str, attribute: str, value: object) -> str:
     """One or more DTMF keys of ``0-9 * #``."""
     if not isinstance(value, str) or KEYS.fullmatch(value) is None:
-        raise fail(element, attribute, "must be one or more keys of 0-9 * #", value)
+        raise invalid(element, attribute, "must be one or more keys of 0-9 * #", value)
     return value
 
 
@@ -180,7 +182,7 @@ def url(element: str, attribute: str, value: object) -> str:
     """An absolute http(s) URL or a path starting with ``/``."""
     if not isinstance(value, str) or URL.fullmatch(value) is None:
         rule = "must be an absolute http(s) URL or a path starting with '/'"
-        raise fail(element, attribute, rule, value)
+        raise invalid(element, attribute, rule, value)
     return xml_text(element, attribute, value)
 
 
@@ -194,13 +196,15 @@ MARKUP_FREE: set[Checker] = set()
 other than space), so the renderer writes them as they are."""
 
 
-def one_of(*choices: str) -> Checker:
-    """A checker accepting exactly one of ``choices``."""
+def one_of(literal: Any) -> Checker:
+    """A checker accepting exactly one of the values of the ``Literal`` type ``literal``
+    (:mod:`callflow.dialect.choices`)."""
+    choices: tuple[str, ...] = get_args(literal)
     allowed = " | ".join(choices)
 
     def check(element: str, attribute: str, value: object) -> object:
         if value not in choices:
-            raise fail(element, attribute, f"must be one of {allowed}", value)
+            raise invalid(element, attribute, f"must be one of {allowed}", value)
         return value
 
     if not any(ch in '&<>"\t\n\r' for choice in choices for ch in choice):
@@ -218,7 +222,7 @@ def pattern(regex: re.Pattern[str], rule: str, *, markup_free: bool = False) -> 
         if type(value) is str and value in accepted:
             return value
         if not isinstance(value, str) or regex.fullmatch(value) is None:
-            raise fail(element, attribute, rule, value)
+            raise invalid(element, attribute, rule, value)
         if len(accepted) < 256:
             accepted[value] = None
         return value
@@ -244,11 +248,11 @@ def meta_name(element: str, attribute: str, value: object) -> str:
     if type(value) is str and value in _META_NAMES:
         return value
     if isinstance(value, Slot):  # a name is structure: only values may be filled in
-        raise fail(element, attribute, "must be a str, not a Slot", value)
+        raise invalid(element, attribute, "must be a str, not a Slot", value)
     name = xml_text(element, attribute, value)
     if META_NAME.fullmatch(name) is None:
         rule = "must be a non-empty name without whitespace or control characters"
-        raise fail(element, attribute, rule, value)
+        raise invalid(element, attribute, rule, value)
     if len(_META_NAMES) < 256:
         _META_NAMES[name] = None
     return name
@@ -277,15 +281,15 @@ def to_target(element: str, attribute: str, value: object) -> str:
         if stored is not None:
             return stored
     if not isinstance(value, str):
-        raise fail(element, attribute, "must be a str", value)
+        raise invalid(element, attribute, "must be a str", value)
     if "@" in value:
         if SIP_ADDRESS.fullmatch(value) is None:
-            raise fail(element, attribute, _NOT_A_TARGET, value)
+            raise invalid(element, attribute, _NOT_A_TARGET, value)
         stored = xml_text(element, attribute, value)
     else:
         number = dial_text(value)
         if number is None:
-            raise fail(element, attribute, _NOT_A_TARGET, value)
+            raise invalid(element, attribute, _NOT_A_TARGET, value)
         stored = number
     if len(_TARGETS) < 256 and len(value) <= 64:
         _TARGETS[value] = stored
@@ -295,22 +299,22 @@ def to_target(element: str, attribute: str, value: object) -> str:
 def time_range(element: str, attribute: str, value: object) -> str:
     """``HH:MM:SS-HH:MM:SS`` with valid hours, minutes and seconds."""
     if not isinstance(value, str) or TIME_RANGE.fullmatch(value) is None:
-        raise fail(element, attribute, "must be HH:MM:SS-HH:MM:SS (00-23:00-59:00-59)", value)
+        raise invalid(element, attribute, "must be HH:MM:SS-HH:MM:SS (00-23:00-59:00-59)", value)
     return value
 
 
 def _items(element: str, attribute: str, value: object) -> tuple[object, ...]:
     # A comma-separated string is accepted as well as a sequence: "NJ,NY" == ("NJ", "NY").
     if isinstance(value, bytes | bytearray | memoryview):
-        raise fail(element, attribute, "must be a sequence or a comma-separated str", value)
+        raise invalid(element, attribute, "must be a sequence or a comma-separated str", value)
     if isinstance(value, str):
         items: tuple[object, ...] = tuple(value.split(","))
     elif isinstance(value, Sequence):
         items = tuple(value)
     else:
-        raise fail(element, attribute, "must be a sequence or a comma-separated string", value)
+        raise invalid(element, attribute, "must be a sequence or a comma-separated string", value)
     if not items:
-        raise fail(element, attribute, "must not be empty", value)
+        raise invalid(element, attribute, "must not be empty", value)
     return items
 
 
@@ -319,9 +323,9 @@ def days(element: str, attribute: str, value: object) -> tuple[str, ...]:
     items = _items(element, attribute, value)
     for item in items:
         if item not in DAYS:
-            raise fail(element, attribute, f"must hold day names of {' '.join(DAYS)}", value)
+            raise invalid(element, attribute, f"must hold day names of {' '.join(DAYS)}", value)
     if len(set(items)) != len(items):
-        raise fail(element, attribute, "must not repeat a day", value)
+        raise invalid(element, attribute, "must not repeat a day", value)
     return tuple(str(item) for item in items)
 
 
@@ -330,9 +334,11 @@ def states(element: str, attribute: str, value: object) -> tuple[str, ...]:
     items = _items(element, attribute, value)
     for item in items:
         if item not in US_STATES:
-            raise fail(element, attribute, "must hold two-letter US state codes such as NJ", value)
+            raise invalid(
+                element, attribute, "must hold two-letter US state codes such as NJ", value
+            )
     if len(set(items)) != len(items):
-        raise fail(element, attribute, "must not repeat a state", value)
+        raise invalid(element, attribute, "must not repeat a state", value)
     return tuple(str(item) for item in items)
 
 
@@ -340,7 +346,7 @@ def frequencies(element: str, attribute: str, value: object) -> tuple[int | floa
     """Tone frequencies in Hz: positive numbers."""
     items = _items(element, attribute, value)
     if len(items) > MAX_FREQUENCIES:
-        raise fail(element, attribute, f"must hold at most {MAX_FREQUENCIES} frequencies", value)
+        raise invalid(element, attribute, f"must hold at most {MAX_FREQUENCIES} frequencies", value)
     result: list[int | float] = []
     for item in items:
         number: object = item
@@ -355,7 +361,7 @@ def frequencies(element: str, attribute: str, value: object) -> tuple[int | floa
             or not isinstance(number, int | float)
             or not (math.isfinite(number) and 1 <= number <= 1e5)
         ):
-            raise fail(element, attribute, "must hold frequencies from 1 to 100000 Hz", value)
+            raise invalid(element, attribute, "must hold frequencies from 1 to 100000 Hz", value)
         result.append(number)
     return tuple(result)
 

@@ -9,18 +9,18 @@ from typing import Literal
 
 from lxml import etree
 
-Mode = Literal["compat", "strict"]
+SchemaMode = Literal["compat", "strict"]
 
 _local = threading.local()
 
 
 @functools.cache
-def schema_text(mode: Mode) -> bytes:
+def schema_text(mode: SchemaMode) -> bytes:
     """Return the XSD source of ``mode`` (read once per process)."""
     return resources.files("callflow.dialect").joinpath("schema", f"{mode}.xsd").read_bytes()
 
 
-def xml_schema(mode: Mode) -> etree.XMLSchema:
+def xml_schema(mode: SchemaMode) -> etree.XMLSchema:
     """Return the parsed schema of ``mode``.
 
     Each thread gets its own copy, parsed once: ``XMLSchema`` keeps the error log of its last

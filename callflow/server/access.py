@@ -9,15 +9,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import ipaddress
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from callflow.server.forwarded import in_networks
 from callflow.server.logs import printable
-from callflow.server.settings import Network, Settings
+from callflow.server.settings import Settings
 
 logger = logging.getLogger("callflow.server.access")
 
@@ -29,15 +28,6 @@ class Rejection:
     status: int
     message: str
     headers: tuple[tuple[str, str], ...] = ()
-
-
-def in_networks(address: str, networks: Sequence[Network]) -> bool:
-    """Whether ``address`` (an IP address as text) is in one of ``networks``."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)
 
 
 def check_access(request: Request, settings: Settings, client: str) -> Rejection | None:

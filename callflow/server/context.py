@@ -1,119 +1,20 @@
-"""What a flow knows about the call: :class:`CallContext`, read from Opentact's request.
-
-Opentact calls with GET query strings, POST JSON (the call object, spec §6.1) or, through
-proxies, form bodies; every form carries the parameters of D9. Malformed input raises
-:class:`BadRequest` with a precise 4xx status and a plain message.
-"""
+"""What a flow knows about the call: :class:`CallContext`, read from Opentact's request
+(see :mod:`callflow.server.request` for the reading), plus helpers for the next step."""
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
+from callflow.dialect.linting import REQUEST_PARAMETERS
 from callflow.dialect.phone_numbers import to_e164
+from callflow.server.request import CallParams, parse_count, parse_flag, parse_keys
 
 if TYPE_CHECKING:
     from starlette.requests import Request
 
+    from callflow.server.app import App
     from callflow.server.templates import Rendered
-
-KNOWN: Final = frozenset(
-    ("from", "to", "tn", "state", "sca", "call", "dtmf", "code", "success", "attempts", "tag")
-)
-"""Parameters Opentact appends (D9); every other parameter goes to ``meta``."""
-
-_KEYS = re.compile(r"[0-9*#]*")
-
-
-class BadRequest(Exception):
-    """A request callflow cannot read; ``status`` is the 4xx to answer with."""
-
-    def __init__(self, status: int, message: str) -> None:
-        self.status = status
-        self.message = message
-        super().__init__(f"{status} {message}")
-
-
-@dataclass
-class CallParams:
-    """The raw parameters of one request, before numbers are normalised."""
-
-    values: dict[str, str] = field(default_factory=dict)
-    call_object: dict[str, Any] | None = None
-
-
-def merge_pairs(params: CallParams, pairs: Iterable[tuple[str, str]]) -> None:
-    """Add query or form pairs; a later value wins (Opentact appends after the URL's own)."""
-    for key, value in pairs:
-        params.values[key] = value
-
-
-def _scalar(name: str, value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise BadRequest(400, f"'{name}' must be a string or a number")
-    return str(value)
-
-
-def merge_call_object(params: CallParams, body: object) -> None:
-    """Take the D9 parameters out of a JSON call object (§6.1); the raw object is kept."""
-    if not isinstance(body, dict):
-        raise BadRequest(400, "the JSON body must be an object (the call object)")
-    call = body
-    if "uuid" not in body and isinstance(body.get("call"), dict):
-        call = body["call"]  # an event-shaped body carrying the call object
-    params.call_object = call
-    values = params.values
-    for key in ("from", "to", "state", "direction"):
-        if call.get(key) is not None:
-            values.setdefault(key, _scalar(key, call[key]))
-    if call.get("uuid") is not None:
-        values.setdefault("call", _scalar("uuid", call["uuid"]))
-    tn = call.get("tn")
-    if isinstance(tn, dict):
-        tn = tn.get("tn")
-    if tn is not None:
-        values.setdefault("tn", _scalar("tn", tn))
-    app = call.get("sip_control_app", call.get("sipcontrol_app"))  # both spellings (§6.4)
-    if isinstance(app, dict):
-        app = app.get("uuid")
-    if app is not None:
-        values.setdefault("sca", _scalar("sip_control_app", app))
-
-
-def parse_json(data: bytes) -> object:
-    """Decode a JSON body or raise :class:`BadRequest`."""
-    try:
-        return json.loads(data)
-    except RecursionError as exc:
-        raise BadRequest(400, "the request body is nested too deeply") from exc
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, over-long integers
-        raise BadRequest(400, f"the request body is not valid JSON: {exc}") from exc
-
-
-def _bool(name: str, raw: str) -> bool:
-    lowered = raw.strip().lower()
-    if lowered in ("true", "1", "yes"):
-        return True
-    if lowered in ("false", "0", "no"):
-        return False
-    raise BadRequest(400, f"'{name}' must be true or false, not {raw!r}")
-
-
-def _int(name: str, raw: str) -> int:
-    try:
-        return int(raw.strip())
-    except ValueError:
-        raise BadRequest(400, f"'{name}' must be an integer, not {raw!r}") from None
-
-
-def _digits(name: str, raw: str) -> str:
-    value = raw.strip()
-    if _KEYS.fullmatch(value) is None:
-        raise BadRequest(400, f"'{name}' must hold only the keys 0-9 * #, not {raw!r}")
-    return value
 
 
 class CallContext:
@@ -150,13 +51,16 @@ class CallContext:
         self.call_state: str | None = values.get("state")
         self.direction: str | None = values.get("direction")
         self.tag: str | None = values.get("tag")
-        self.code: str | None = _digits("code", values["code"]) if "code" in values else None
-        self.success = _bool("success", values["success"]) if "success" in values else None
-        self.attempts = _int("attempts", values["attempts"]) if "attempts" in values else None
-        dtmf = _digits("dtmf", values["dtmf"]) if "dtmf" in values else None
+        self.code = parse_keys("code", values["code"]) if "code" in values else None
+        self.success = parse_flag("success", values["success"]) if "success" in values else None
+        self.attempts = (
+            parse_count("attempts", values["attempts"]) if "attempts" in values else None
+        )
+        dtmf = parse_keys("dtmf", values["dtmf"]) if "dtmf" in values else None
         self.digits: str | None = dtmf if dtmf is not None else self.code
+        # Opentact's own parameters are fields; the rest is what the flow's own URLs carried.
         self.meta: dict[str, str] = {
-            k: v for k, v in values.items() if k not in KNOWN and k != "direction"
+            k: v for k, v in values.items() if k not in REQUEST_PARAMETERS and k != "direction"
         }
         self.call_object: dict[str, Any] | None = params.call_object
         self.state: Any = state
@@ -220,7 +124,7 @@ class CallContext:
         state: Any = None,
         session: dict[str, Any] | None = None,
         meta: Mapping[str, str] | None = None,
-        app: Any = None,
+        app: App | None = None,
         **params: str,
     ) -> CallContext:
         """Build a context by hand, to call a flow function directly in a unit test.
@@ -236,7 +140,6 @@ class CallContext:
         merged.update(meta or {})
         if app is None:
             return cls(CallParams(merged), state=state, session=session)
-        # The App is taken as it comes: importing callflow.server.app here would be a cycle.
         templates = app.templates
         return cls(
             CallParams(merged),

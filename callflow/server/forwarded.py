@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from starlette.types import Scope
 
-from callflow.server.context import BadRequest
+from callflow.exceptions import BadRequest
 from callflow.server.settings import Network, Settings, host_allowed
 
 # A Host value: a DNS name or IPv4 address (RFC 3986 reg-name, narrowed to what DNS allows),
@@ -28,6 +28,9 @@ from callflow.server.settings import Network, Settings, host_allowed
 _HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:[0-9]{1,5})?")
 # One RFC 7239 forwarded-pair: token "=" ( token / quoted-string ).
 _PAIR = re.compile(r'\s*([A-Za-z0-9!#$%&\'*+.^_`|~-]+)=("(?:[^"\\]|\\.)*"|[^;,"\s]*)\s*')
+
+ORIGIN = "callflow.origin"
+"""Key of the request's checked :class:`Origin` in ``scope["state"]``."""
 
 _HEAD_FIELDS = (
     b"host",
@@ -58,12 +61,13 @@ def header_bytes(scope: Scope) -> int:
     return size
 
 
-def _is_trusted(address: str, trusted: Sequence[Network]) -> bool:
+def in_networks(address: str, networks: Sequence[Network]) -> bool:
+    """Whether ``address`` (an IP address as text) is in one of ``networks``."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
-    return any(ip in network for network in trusted)
+    return any(ip in network for network in networks)
 
 
 def _node_address(node: str) -> str:
@@ -138,14 +142,14 @@ def resolve(scope: Scope, settings: Settings) -> Origin:
     host: str | None = hosts[0].strip() if hosts else None
     client = peer
     trusted = settings.trusted_proxies
-    if trusted and _is_trusted(peer, trusted):
+    if trusted and in_networks(peer, trusted):
         forwarded = fields.get(b"forwarded")
         if forwarded:
             elements = _parse_forwarded(forwarded)
             chosen = elements[0]
             for element in reversed(elements):
                 chosen = element
-                if not _is_trusted(_node_address(element.get("for", "")), trusted):
+                if not in_networks(_node_address(element.get("for", "")), trusted):
                     break
             client = _node_address(chosen.get("for", "")) or peer
             scheme = chosen.get("proto", scheme).lower()
@@ -159,7 +163,7 @@ def resolve(scope: Scope, settings: Settings) -> Origin:
             index = 0
             for position in range(len(chain) - 1, -1, -1):
                 index = position
-                if not _is_trusted(_node_address(chain[position]), trusted):
+                if not in_networks(_node_address(chain[position]), trusted):
                     break
             if chain:
                 client = _node_address(chain[index])

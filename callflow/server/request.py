@@ -1,24 +1,111 @@
-"""Reading Opentact's HTTP requests into :class:`CallParams`, with precise 4xx errors."""
+"""Reading Opentact's HTTP requests into :class:`CallParams`, with precise 4xx errors.
+
+Opentact calls with GET query strings, POST JSON (the call object, spec §6.1) or, through
+proxies, form bodies; every form carries the parameters of D9. Malformed input raises
+:class:`~callflow.exceptions.BadRequest` with a precise 4xx status and a plain message.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+import json
+import re
+from collections.abc import AsyncGenerator, Iterable
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote_plus
 
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect, Request
 
-from callflow.server.context import (
-    BadRequest,
-    CallParams,
-    merge_call_object,
-    merge_pairs,
-    parse_json,
-)
+from callflow.exceptions import BadRequest
 
 MAX_FIELDS = 1000
+
+_KEYS = re.compile(r"[0-9*#]*")
+
+
+@dataclass
+class CallParams:
+    """The raw parameters of one request, before numbers are normalised."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    call_object: dict[str, Any] | None = None
+
+
+def merge_pairs(params: CallParams, pairs: Iterable[tuple[str, str]]) -> None:
+    """Add query or form pairs; a later value wins (Opentact appends after the URL's own)."""
+    for key, value in pairs:
+        params.values[key] = value
+
+
+def _scalar(name: str, value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise BadRequest(400, f"'{name}' must be a string or a number")
+    return str(value)
+
+
+def merge_call_object(params: CallParams, body: object) -> None:
+    """Take the D9 parameters out of a JSON call object (§6.1); the raw object is kept."""
+    if not isinstance(body, dict):
+        raise BadRequest(400, "the JSON body must be an object (the call object)")
+    call = body
+    if "uuid" not in body and isinstance(body.get("call"), dict):
+        call = body["call"]  # an event-shaped body carrying the call object
+    params.call_object = call
+    values = params.values
+    for key in ("from", "to", "state", "direction"):
+        if call.get(key) is not None:
+            values.setdefault(key, _scalar(key, call[key]))
+    if call.get("uuid") is not None:
+        values.setdefault("call", _scalar("uuid", call["uuid"]))
+    tn = call.get("tn")
+    if isinstance(tn, dict):
+        tn = tn.get("tn")
+    if tn is not None:
+        values.setdefault("tn", _scalar("tn", tn))
+    app = call.get("sip_control_app", call.get("sipcontrol_app"))  # both spellings (§6.4)
+    if isinstance(app, dict):
+        app = app.get("uuid")
+    if app is not None:
+        values.setdefault("sca", _scalar("sip_control_app", app))
+
+
+def parse_json(data: bytes) -> object:
+    """Decode a JSON body or raise :class:`BadRequest`."""
+    try:
+        return json.loads(data)
+    except RecursionError as exc:
+        raise BadRequest(400, "the request body is nested too deeply") from exc
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, over-long integers
+        raise BadRequest(400, f"the request body is not valid JSON: {exc}") from exc
+
+
+def parse_flag(name: str, raw: str) -> bool:
+    """Read the parameter ``name`` as true or false (``success``)."""
+    lowered = raw.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise BadRequest(400, f"'{name}' must be true or false, not {raw!r}")
+
+
+def parse_count(name: str, raw: str) -> int:
+    """Read the parameter ``name`` as an integer (``attempts``)."""
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise BadRequest(400, f"'{name}' must be an integer, not {raw!r}") from None
+
+
+def parse_keys(name: str, raw: str) -> str:
+    """Read the parameter ``name`` as telephone keys (``dtmf``, ``code``)."""
+    value = raw.strip()
+    if _KEYS.fullmatch(value) is None:
+        raise BadRequest(400, f"'{name}' must hold only the keys 0-9 * #, not {raw!r}")
+    return value
 
 
 class ClientGone(Exception):

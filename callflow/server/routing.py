@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeAlias, TypeVar
 
 from callflow.dialect.elements.document import Response
 from callflow.dialect.phone_numbers import to_e164
@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 FlowResult: TypeAlias = "Response | Rendered | str | bytes"
 """What a flow returns: a DSL tree, a rendered template, or XML text (validated)."""
 FlowFunction: TypeAlias = "Callable[[CallContext], FlowResult | Awaitable[FlowResult]]"
-F = TypeVar("F", bound=Callable[..., object])
+F = TypeVar("F", bound=FlowFunction)
+"""A flow function, whose own type the decorators keep."""
 
 _PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*")
 
@@ -31,6 +32,27 @@ class Flow:
     name: str
     numbers: tuple[str, ...]
     function: FlowFunction
+
+
+class AddFlow(Protocol):
+    """An ``add_flow`` method: :meth:`Router.add_flow`, :meth:`callflow.App.add_flow`."""
+
+    def __call__(
+        self, path: str, function: FlowFunction, *, name: str | None, numbers: Iterable[str]
+    ) -> Flow: ...
+
+
+def registering(
+    add_flow: AddFlow, path: str, name: str | None, numbers: Iterable[str]
+) -> Callable[[F], F]:
+    """The decorator a ``flow`` method returns: it passes the function to ``add_flow`` and
+    returns it unchanged, with its own type."""
+
+    def register(function: F) -> F:
+        add_flow(path, function, name=name, numbers=numbers)
+        return function
+
+    return register
 
 
 def normalise_path(path: str) -> str:
@@ -96,12 +118,7 @@ class Router:
         ``15550100300``, ``(555) 010-0300``); digits without ``+`` are read in the router's
         ``region`` when possible there, else as international digits.
         """
-
-        def register(function: F) -> F:
-            self.add_flow(path, function, name=name, numbers=numbers)  # type: ignore[arg-type]
-            return function
-
-        return register
+        return registering(self.add_flow, path, name, numbers)
 
     def add_flow(
         self,

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
+from callflow.dialect.phone_numbers import to_e164
+from callflow.exceptions import InvalidState
+
 STATE_PARAM = "cf_state"
 """Query parameter of the token; Opentact appends its own ``state`` (the call state, D9)."""
-
-
-class InvalidState(Exception):
-    """A token that was tampered with, signed with an unknown key, expired or misdirected."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
+SESSION_SCOPE = "(session)"
+"""What a ``cf_session`` token is issued for (where a state token names a path)."""
 
 
 class _CachedKeySigner(TimestampSigner):
@@ -91,13 +88,24 @@ class StateSigner:
         try:
             payload = self._serializer.loads(token, max_age=self.max_age_s)
         except SignatureExpired as exc:
-            raise InvalidState(f"{self.kind} token expired") from exc
+            raise InvalidState(self.kind, "expired") from exc
         except BadSignature as exc:
-            raise InvalidState(f"{self.kind} token signature is invalid") from exc
+            raise InvalidState(self.kind, "signature is invalid") from exc
         if not isinstance(payload, dict) or payload.get("p") != path:
-            raise InvalidState(f"{self.kind} token was issued for another path")
+            raise InvalidState(self.kind, "was issued for another path")
         if "c" in payload and payload["c"] != call:
-            raise InvalidState(f"{self.kind} token was issued for another call")
+            raise InvalidState(self.kind, "was issued for another call")
         if "n" in payload and payload["n"] != list(numbers or (None, None)):
-            raise InvalidState(f"{self.kind} token was issued for another caller or called number")
+            raise InvalidState(self.kind, "was issued for another caller or called number")
         return payload.get("s")
+
+
+def call_numbers(values: Mapping[str, str], region: str) -> tuple[str | None, str | None]:
+    """The caller and called numbers of a request's parameters, in E.164 (raw when not a
+    number): what a token minted without a call uuid is bound to."""
+    caller = values.get("from")
+    called = values.get("to") or values.get("tn")
+    return (
+        (to_e164(caller, region) or caller) if caller else None,
+        (to_e164(called, region) or called) if called else None,
+    )

@@ -10,7 +10,7 @@ import jinja2
 
 from callflow.dialect.rendering import render
 from callflow.dialect.validation import check
-from callflow.exceptions import TemplateError
+from callflow.exceptions import InvalidDocument, TemplateError
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,9 @@ class Templates:
             raise TemplateError(f"template {name!r} failed to render: {exc}") from exc
         problems, document, _ = check(text.encode("utf-8"))
         if document is None:
-            details = "; ".join(f"{p.line}:{p.column}: {p.message}" for p in problems[:5])
-            raise TemplateError(f"template {name!r} rendered an invalid document: {details}")
+            invalid = InvalidDocument(problems)
+            raise TemplateError(
+                f"template {name!r} rendered an invalid document: {invalid.summary}"
+            ) from invalid
         # Sent in canonical form (with the declaration, legacy forms normalised, D1).
         return Rendered(render(document), name)

@@ -1,15 +1,17 @@
-"""Public URLs: the base URL of a request, and path-only URLs made absolute."""
+"""Links back into the app: the query they carry, and path-only URLs made absolute."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from urllib.parse import urlencode
 
-from starlette.requests import Request
+from callflow.dialect.serialising import escape_attribute, escape_text
+from callflow.server.settings import Settings
 
-from callflow.dialect.rendering import escape_attribute, escape_text
-from callflow.server.access import in_networks
-from callflow.server.settings import Network
+SESSION_PARAM = "cf_session"
+"""Query parameter carrying the session token (signed, bound to the call)."""
+FLOW_PARAM = "cf_flow"
+"""Query parameter naming the default flow on round trips to the webhook path."""
 
 # Canonical documents carry URLs in these places only. Inside a start tag a '<', '>' or '"' of
 # a value is always escaped, so the '<' before ` url="/` starts that tag, and text content
@@ -20,26 +22,15 @@ _URL_MARK = b' url="/'
 _PLAY_TEXT = re.compile(rb"(<Play\b[^>]*>)(/[^<]*)<")
 
 
-def base_url(request: Request, configured: str | None, trusted: Sequence[Network]) -> str:
-    """Return the public base URL (no trailing ``/``) for ``request``.
-
-    ``X-Forwarded-Proto`` and ``X-Forwarded-Host`` count only when the direct peer is a
-    trusted proxy; otherwise a client could make callflow hand out links to its own host.
-    """
-    if configured:
-        return configured.rstrip("/")
-    scope = request.scope
-    scheme = str(scope.get("scheme", "http"))
-    host = request.headers.get("host")
-    if not host:
-        server = scope.get("server")
-        host = f"{server[0]}:{server[1]}" if server else "localhost"
-    peer = request.client.host if request.client else ""
-    if trusted and in_networks(peer, trusted):
-        scheme = request.headers.get("x-forwarded-proto", scheme).split(",")[0].strip()
-        host = request.headers.get("x-forwarded-host", host).split(",")[0].strip()
-    root = str(request.scope.get("root_path", "")).rstrip("/")
-    return f"{scheme}://{host}{root}"
+def carried_query(settings: Settings, session_token: str | None = None) -> str:
+    """The query a link back into the app carries: the access key (when one is required)
+    and the session token (when a session travels)."""
+    pairs: dict[str, str] = {}
+    if session_token is not None:
+        pairs[SESSION_PARAM] = session_token
+    if settings.access_key is not None:
+        pairs[settings.access_key_param] = settings.access_key
+    return urlencode(pairs)
 
 
 def absolutize(body: bytes, base: str, query: str = "", link_query: str | None = None) -> bytes:

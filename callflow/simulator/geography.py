@@ -1,12 +1,16 @@
-"""Where a caller is: the US state of a number, from libphonenumber's geocoding data."""
+"""Where a caller is: the US state of a number, from libphonenumber's geocoding data, or a
+:class:`Location` given instead."""
 
 from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 
 import phonenumbers
 from phonenumbers import geocoder
+
+from callflow.exceptions import LocationError
 
 _STATE_NAMES = {
     "Alabama": "AL", "Alaska": "AK", "Arizona": "AZ", "Arkansas": "AR", "California": "CA",
@@ -24,6 +28,28 @@ _STATE_NAMES = {
     "U.S. Virgin Islands": "VI", "American Samoa": "AS", "Northern Mariana Islands": "MP",
 }  # fmt: skip
 _CITY_STATE = re.compile(r",\s*([A-Z]{2})$")
+_STATE = re.compile(r"[A-Z]{2}")
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where the caller is, overriding the number's geocoding (for ``Geo``)."""
+
+    state: str | None
+    county: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Location:
+        """Read ``STATE[,COUNTY]``; raise :class:`LocationError` for anything else.
+
+        >>> Location.parse("nj, Essex")
+        Location(state='NJ', county='ESSEX')
+        """
+        state, _, county = text.partition(",")
+        state = state.strip().upper()
+        if not _STATE.fullmatch(state):
+            raise LocationError(text)
+        return cls(state, county.strip().upper() or None)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -24,6 +24,7 @@ import anyio.from_thread
 import httpx2 as httpx
 
 from callflow.dialect.reader import MAX_BYTES
+from callflow.exceptions import TargetError
 from callflow.server.app import App
 
 LOCAL_ORIGIN = "http://testserver"
@@ -32,10 +33,6 @@ SECRET_PARAMS: Final = frozenset(("token", "cf_state", "cf_session"))
 """Query parameters whose values never appear in a trace: access keys, signed state and
 session tokens."""
 REDACTED: Final = "REDACTED"
-
-
-class TargetError(Exception):
-    """A target that cannot be used (bad module:attribute, missing file...)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +50,7 @@ class Reply:
     too_large: bool = False
 
 
-def with_query(url: str, params: dict[str, str]) -> str:
+def with_query(url: str, params: Mapping[str, str]) -> str:
     """Append ``params`` to ``url``, keeping the URL's own query first (D9)."""
     if not params:
         return url
@@ -90,17 +87,17 @@ def load_app(spec: str) -> Any:
     """Import ``module:attribute`` (from the current directory too)."""
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
-        raise TargetError(f"expected module:attribute, not {spec!r}")
+        raise TargetError(spec, "expected module:attribute")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise TargetError(f"cannot import {module_name!r}: {exc}") from exc
+        raise TargetError(spec, f"cannot import {module_name!r}: {exc}") from exc
     try:
         return getattr(module, attribute)
     except AttributeError as exc:
-        raise TargetError(f"module {module_name!r} has no attribute {attribute!r}") from exc
+        raise TargetError(spec, f"module {module_name!r} has no attribute {attribute!r}") from exc
 
 
 def _loop_running() -> bool:
@@ -146,13 +143,15 @@ class Transport:
             try:
                 self.document = file.read_bytes()
             except OSError as exc:
-                raise TargetError(f"cannot read {file}: {exc.strerror or exc}") from exc
+                raise TargetError(
+                    str(target), f"cannot read the file ({exc.strerror or exc})"
+                ) from exc
             self.start_url = None
             self.base = ""
         else:
             app: Any = load_app(target) if isinstance(target, str) else target
             if not _is_asgi(app):
-                raise TargetError(f"{target!r} is not an ASGI application")
+                raise TargetError(target, "not an ASGI application")
             self.app = app if isinstance(app, App) else None
             webhook = self.app.settings.webhook_path if self.app is not None else "/"
             self.start_url = LOCAL_ORIGIN + webhook

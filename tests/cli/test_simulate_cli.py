@@ -24,9 +24,9 @@ from typing import Any, TextIO
 import pytest
 
 from callflow.cli.command import main
-from callflow.cli.simulate import URL_WIDTH, colour_wanted, shorten_url
-from callflow.simulator.engine import Simulator
+from callflow.cli.output import URL_WIDTH, colour_wanted, shorten_url
 from callflow.simulator.trace import REASON_INVALID_DOCUMENT, Trace, TraceEvent
+from callflow.testing import Simulator
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_EXAMPLE = str(ROOT / "tests" / "data" / "xsd" / "strict-valid" / "spec-example.xml")
@@ -299,12 +299,14 @@ def test_option_values_in_either_case(
 @pytest.mark.parametrize(
     ("target", "message"),
     [
-        pytest.param("missing.xml", "cannot read missing.xml", id="missing-file"),
-        pytest.param("tests", "cannot read tests", id="directory"),
+        pytest.param(
+            "missing.xml", "cannot simulate 'missing.xml': cannot read the file", id="missing-file"
+        ),
+        pytest.param("tests", "cannot simulate 'tests': cannot read the file", id="directory"),
         pytest.param("no_such_module_xyz:app", "cannot import 'no_such_module_xyz'", id="module"),
         pytest.param("flows:no_such_app", "has no attribute 'no_such_app'", id="attribute"),
         pytest.param("flows.support:SUPPORT_NUMBER", "not an ASGI application", id="not-an-app"),
-        pytest.param("flows:", "expected module:attribute", id="no-attribute"),
+        pytest.param("flows:", "cannot simulate 'flows:': expected module:attribute", id="no-attr"),
     ],
 )
 def test_exit_2_for_unusable_targets(

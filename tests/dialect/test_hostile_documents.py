@@ -34,8 +34,8 @@ from callflow.dialect.reader import (
     start_positions,
     valid_as_read,
 )
-from callflow.dialect.xsd import Mode, schema_text, xml_schema
-from callflow.simulator.engine import Simulator
+from callflow.dialect.xsd import SchemaMode, schema_text, xml_schema
+from callflow.simulator.facade import Simulator
 from callflow.simulator.trace import WarningEvent
 
 # The module, not the function ``callflow.dialect.validation`` that the package exports under its
@@ -334,7 +334,7 @@ def whole(tree: etree._ElementTree, schema: etree.XMLSchema) -> list[tuple[str, 
 def test_windows_find_exactly_the_problems_of_the_whole_document(
     monkeypatch: pytest.MonkeyPatch, strict: bool
 ) -> None:
-    mode: Mode = "strict" if strict else "compat"
+    mode: SchemaMode = "strict" if strict else "compat"
     schema = xml_schema(mode)
     shape = validation._shape(mode)
 

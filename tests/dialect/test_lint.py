@@ -785,6 +785,68 @@ def test_cases_cover_every_documented_code() -> None:
     assert covered == set(documented())
 
 
+# -- hints link to the rulings and questions they follow ------------------------------------
+
+REFERENCES = ROOT / "docs" / "dialect-references.txt"
+_CITED = re.compile(r"(?<!\w)(D[0-9]+|§7 #[0-9]+)(?![0-9])")
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def references() -> dict[str, str]:
+    """docs/dialect-references.txt: a citation as the code writes it -> page#anchor."""
+    lines = REFERENCES.read_text(encoding="utf-8").splitlines()
+    return dict(line.split("\t", 1) for line in lines if line.strip())
+
+
+LINKED = {
+    "CF109": "q11",
+    "CF201": "d20",
+    "CF202": "d8",
+    "CF203": "d6",
+    "CF301": "q5",
+    "CF302": "q2",
+    "CF401": "q16",
+    "CF602": "q8",
+}
+"""The codes whose message cites a ruling or question (in CASES), and the anchor it has."""
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_hint_links_to_what_the_finding_cites(case: Case) -> None:
+    [finding] = [f for f in lint(xml(case.document)) if f.code == case.code]
+    link = LINKED.get(case.code)
+    if link is None:
+        assert "docs/dialect.md" not in finding.hint
+        return
+    assert finding.hint.endswith(f" (see docs/dialect.md#{link})")
+    cited = _CITED.findall(_QUOTED.sub("", finding.message))
+    assert cited, finding.message
+    assert references()[cited[0]] == f"dialect.md#{link}"
+
+
+@pytest.mark.parametrize(
+    "path", [*data_files("strict-valid"), *data_files("compat-only"), *data_files("invalid")]
+)
+def test_every_link_in_a_hint_is_in_the_references_table(path: Path) -> None:
+    targets = set(references().values())
+    for finding in lint(path):
+        for anchor in re.findall(r"\(see docs/(dialect\.md#[a-z0-9-]+)\)", finding.hint):
+            assert anchor in targets
+
+
+def test_a_quoted_name_cites_nothing() -> None:
+    findings = lint(b'<Response><Meta name="D9" value="1"/><Meta name="D9" value="2"/></Response>')
+    [finding] = [f for f in findings if f.code == "CF402"]
+    assert finding.hint == "remove the earlier one"
+
+
+def test_an_explicit_dtmf_length_cites_no_default() -> None:
+    document = b'<Response><Gather dtmf_length="1"><DTMF value="12"/></Gather></Response>'
+    [finding] = [f for f in lint(document) if f.code == "CF302"]
+    assert "§7" not in finding.message
+    assert "docs/dialect.md" not in finding.hint
+
+
 # -- the list of codes -------------------------------------------------------------------------
 
 

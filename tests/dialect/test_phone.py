@@ -35,7 +35,7 @@ from callflow import (
 from callflow.cli.command import main
 from callflow.dialect import phone_numbers as phone
 from callflow.dialect.phone_numbers import MAX_INPUT_LENGTH, dial_text, same_number, to_e164
-from callflow.simulator.engine import Simulator
+from callflow.simulator.facade import Simulator
 
 if TYPE_CHECKING:
     from conftest import ClientFactory, XmlReply

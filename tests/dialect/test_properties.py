@@ -85,7 +85,7 @@ def expected(node: Element) -> Node:
         if spec.name == cls.content and as_text(node, value):
             text = value
         else:
-            attributes.append((spec.wire, wire(value)))
+            attributes.append((spec.name, wire(value)))
     children = tuple(expected(child) for child in node.children)
     return (cls.xml_tag, tuple(attributes), text or None, children)
 

@@ -39,7 +39,8 @@ from callflow import (
     render,
     validate,
 )
-from callflow.dialect.rendering import escape_attribute, escape_text, to_xml, wire_value
+from callflow.dialect.rendering import to_xml
+from callflow.dialect.serialising import escape_attribute, escape_text, wire_value
 
 DECLARATION: Final = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 MP3: Final = "https://cdn.example.com/hold.mp3"
@@ -172,7 +173,7 @@ def test_attributes_are_rendered_in_the_order_of_fields(build: Callable[[], Elem
     rendered = next(el for el in root.iter(element.xml_tag))
     text_field = element.content if rendered.text else None
     expected = [
-        spec.wire
+        spec.name
         for spec in type(element).fields
         if getattr(element, spec.name) is not None and spec.name != text_field
     ]

@@ -712,6 +712,26 @@ def test_problems_are_sorted_by_place() -> None:
     assert problems == sorted(problems)
 
 
+def test_a_problem_reads_as_line_column_message() -> None:
+    problem = Problem(4, 5, "/Response/Gather/DTMF[2]", DUPLICATE_1)
+    assert str(problem) == f"4:5: {DUPLICATE_1}"
+    assert problem.to_dict() == {
+        "line": 4,
+        "column": 5,
+        "path": "/Response/Gather/DTMF[2]",
+        "message": DUPLICATE_1,
+    }
+
+
+def test_schema_validation_error_writes_each_problem_after_the_source() -> None:
+    problems = validate(MANY_PROBLEMS)
+    error = SchemaValidationError(problems, source="menu.xml")
+    lines = str(error).splitlines()
+    assert lines[0] == f"menu.xml is not valid ({len(problems)} problems)"
+    assert lines[1:] == [f"menu.xml:{p}" for p in problems]
+    assert lines[1].startswith("menu.xml:4:5: <DTMF> 'value' must be")
+
+
 # -- hardened reading ----------------------------------------------------------------------
 
 SECRET = "TOPSECRET-4f9c1d"

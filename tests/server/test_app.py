@@ -1,12 +1,12 @@
-"""The HTTP server (callflow.server.app): registration, request forms, routing, round trips,
-failures of flows, request limits, base URLs, sessions, hosted documents and the access log."""
+"""The HTTP server (callflow.server.app, callflow.server.dispatch): registration, request forms,
+routing, request limits, round trips and base URLs, sessions, hosted documents and the access
+log. Flows that fail are in test_running.py."""
 
 from __future__ import annotations
 
 import json
 import logging
 import re
-import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +17,7 @@ import anyio
 import httpx2
 import pytest
 from lxml import etree
+from replies import FALLBACK_TAG, hangup_tag, said
 from starlette.testclient import TestClient
 
 from callflow import (
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
     from conftest import ClientFactory, XmlReply
 
 ROOT = Path(__file__).resolve().parents[2]
-FALLBACK_TAG = "callflow-fallback"
 NOT_IN_SERVICE_TAG = "callflow-not-in-service"
 
 
@@ -51,22 +51,8 @@ def hello(call: CallContext) -> Response:
     return Response(Say("Hello"), Hangup())
 
 
-def said(root: etree._Element) -> list[str]:
-    """The texts of every ``<Say>`` of a parsed document, in order."""
-    return [str(element.text) for element in root.iter("Say")]
-
-
-def hangup_tag(root: etree._Element) -> str | None:
-    hangup = root.find("Hangup")
-    return None if hangup is None else hangup.get("tag")
-
-
 def query_of(url: str) -> dict[str, list[str]]:
     return parse_qs(urlsplit(url).query)
-
-
-def xml_bytes(text: str) -> bytes:
-    return text.encode("utf-8")
 
 
 @pytest.fixture
@@ -166,12 +152,57 @@ def test_a_flow_must_be_callable() -> None:
         router.add_flow("/x", "not a function", name="x")  # type: ignore[arg-type]
 
 
+def test_add_flow_registers_without_the_decorator(
+    client_for: ClientFactory, xml_reply: XmlReply
+) -> None:
+    app = App(secret="test-secret")
+    flow = app.add_flow("/sales", hello, name="sales", numbers=["15550100200"])
+    assert (flow.path, flow.name, flow.numbers, flow.function) == (
+        "/sales",
+        "sales",
+        ("+15550100200",),
+        hello,
+    )
+    assert app.flows == [flow]
+    client = client_for(app)
+    assert said(xml_reply(client.get("/sales"))) == ["Hello"]
+    assert said(xml_reply(client.get("/?to=15550100200"))) == ["Hello"]  # routed by number
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "message"),
+    [
+        pytest.param("/hello", "again", "path '/hello' is already taken", id="same-path"),
+        pytest.param("/other", "hello", "flow name 'hello' is already registered", id="same-name"),
+        pytest.param("/healthz", "health", "is reserved", id="reserved-path"),
+        pytest.param("/doc.xml", "doc", "already taken by a hosted document", id="hosted-path"),
+        pytest.param("menu", "menu", "must start with '/'", id="relative-path"),
+    ],
+)
+def test_add_flow_and_the_decorator_make_the_same_checks(
+    tmp_path: Path, path: str, name: str, message: str
+) -> None:
+    (tmp_path / "doc.xml").write_text("<Response><Hangup/></Response>")
+    for register in ("decorator", "add_flow"):
+        app = App(secret="test-secret")
+        app.documents(tmp_path)
+        app.flow("/hello")(hello)
+        with pytest.raises(RegistrationError, match=message):
+            if register == "decorator":
+                app.flow(path, name=name)(other)
+            else:
+                app.add_flow(path, other, name=name)
+        assert [f.name for f in app.flows] == ["hello"], register
+
+
 def test_registration_after_the_app_started_is_refused(client_for: ClientFactory) -> None:
     app = App(secret="test-secret")
     app.flow("/")(hello)
     client_for(app).get("/healthz")
     with pytest.raises(RegistrationError, match="after the app has started"):
         app.flow("/late")(other)
+    with pytest.raises(RegistrationError, match="after the app has started"):
+        app.add_flow("/late", other)
     with pytest.raises(RegistrationError, match="after the app has started"):
         app.include(Router())
 
@@ -645,247 +676,6 @@ def test_an_oversized_chunked_body_gets_413(client_for: ClientFactory) -> None:
     assert reply.status_code == 413
 
 
-# -- flows that fail ---------------------------------------------------------------------------
-
-
-@pytest.mark.callflow_expect_fallback
-def test_a_flow_that_raises_gets_the_fallback_and_a_logged_traceback(
-    client_for: ClientFactory, xml_reply: XmlReply, callflow_logs: pytest.LogCaptureFixture
-) -> None:
-    app = App(secret="test-secret")
-
-    @app.flow("/")
-    def broken(call: CallContext) -> Response:
-        raise ZeroDivisionError("boom")
-
-    reply = client_for(app).get("/", params={"call": "call-7", "from": "15550100999"})
-    root = xml_reply(reply)
-    assert hangup_tag(root) == FALLBACK_TAG
-    errors = [r for r in callflow_logs.records if r.levelno == logging.ERROR]
-    assert len(errors) == 1
-    assert "'broken'" in errors[0].getMessage()
-    assert "call-7" in errors[0].getMessage()
-    assert errors[0].exc_info is not None
-    assert errors[0].exc_info[0] is ZeroDivisionError
-
-
-@pytest.mark.callflow_expect_fallback
-def test_a_custom_fallback_document(client_for: ClientFactory, xml_reply: XmlReply) -> None:
-    app = App(secret="test-secret", fallback=Response(Say("Oops."), Hangup(tag="mine")))
-
-    @app.flow("/")
-    def broken(call: CallContext) -> Response:
-        raise RuntimeError("boom")
-
-    root = xml_reply(client_for(app).get("/"))
-    assert said(root) == ["Oops."]
-    assert hangup_tag(root) == "mine"
-
-
-@pytest.mark.callflow_expect_fallback
-def test_a_sync_flow_beyond_the_timeout_gets_the_fallback(
-    client_for: ClientFactory, xml_reply: XmlReply, callflow_logs: pytest.LogCaptureFixture
-) -> None:
-    app = App(secret="test-secret", flow_timeout_ms=100)
-
-    @app.flow("/")
-    def slow(call: CallContext) -> Response:
-        time.sleep(0.5)
-        return Response(Say("Too late"), Hangup())
-
-    root = xml_reply(client_for(app).get("/", params={"call": "call-8"}))
-    assert hangup_tag(root) == FALLBACK_TAG
-    messages = [r.getMessage() for r in callflow_logs.records if r.levelno == logging.ERROR]
-    assert any("'slow'" in m and "flow_timeout_ms=100" in m and "call-8" in m for m in messages)
-
-
-@pytest.mark.callflow_expect_fallback
-def test_an_async_flow_beyond_the_timeout_gets_the_fallback(
-    client_for: ClientFactory, xml_reply: XmlReply, callflow_logs: pytest.LogCaptureFixture
-) -> None:
-    app = App(secret="test-secret", flow_timeout_ms=100)
-
-    @app.flow("/")
-    async def slow(call: CallContext) -> Response:
-        await anyio.sleep(30)
-        return Response(Say("Too late"), Hangup())
-
-    root = xml_reply(client_for(app).get("/"))
-    assert hangup_tag(root) == FALLBACK_TAG
-    messages = [r.getMessage() for r in callflow_logs.records if r.levelno == logging.ERROR]
-    assert any("'slow'" in m and "flow_timeout_ms=100" in m for m in messages)
-
-
-@pytest.mark.parametrize("kind", ["sync", "async"])
-@pytest.mark.callflow_expect_fallback
-def test_a_flow_raising_timeout_error_is_logged_with_its_traceback(
-    client_for: ClientFactory,
-    xml_reply: XmlReply,
-    callflow_logs: pytest.LogCaptureFixture,
-    kind: str,
-) -> None:
-    app = App(secret="test-secret")
-
-    def backend_down(call: CallContext) -> Response:
-        raise TimeoutError("the CRM did not answer")
-
-    async def backend_down_async(call: CallContext) -> Response:
-        await anyio.sleep(0)
-        raise TimeoutError("the CRM did not answer")
-
-    app.flow("/", name="backend_down")(backend_down if kind == "sync" else backend_down_async)
-
-    assert hangup_tag(xml_reply(client_for(app).get("/"))) == FALLBACK_TAG
-    errors = [r for r in callflow_logs.records if r.levelno == logging.ERROR]
-    assert len(errors) == 1
-    assert "flow_timeout_ms" not in errors[0].getMessage()
-    assert errors[0].exc_info is not None and errors[0].exc_info[0] is TimeoutError
-
-
-def test_an_async_flow_is_awaited(client_for: ClientFactory, xml_reply: XmlReply) -> None:
-    app = App(secret="test-secret")
-
-    @app.flow("/")
-    async def greet(call: CallContext) -> Response:
-        await anyio.sleep(0)
-        return Response(Say(f"Hello {call.from_}"), Hangup())
-
-    assert said(xml_reply(client_for(app).get("/?from=15550100999"))) == ["Hello +15550100999"]
-
-
-def test_a_sync_flow_returning_an_awaitable_is_awaited(
-    client_for: ClientFactory, xml_reply: XmlReply
-) -> None:
-    app = App(secret="test-secret")
-
-    async def later() -> Response:
-        return Response(Say("Later"), Hangup())
-
-    @app.flow("/")
-    def deferred(call: CallContext) -> Any:
-        return later()
-
-    assert said(xml_reply(client_for(app).get("/"))) == ["Later"]
-
-
-@pytest.mark.parametrize(
-    "result",
-    [
-        pytest.param("<Response><Gather><Hangup/></Gather></Response>", id="invalid-string"),
-        pytest.param(b"<Response><Say/></Response>", id="invalid-bytes"),
-        pytest.param("<Response><Say>unclosed</Response>", id="unparsable"),
-        pytest.param("", id="empty"),
-        pytest.param("<Reply><Hangup/></Reply>", id="wrong-root"),
-        pytest.param(42, id="not-a-document"),
-        pytest.param(None, id="none"),
-    ],
-)
-@pytest.mark.callflow_expect_fallback
-def test_a_flow_returning_an_invalid_document_gets_the_fallback(
-    client_for: ClientFactory,
-    xml_reply: XmlReply,
-    callflow_logs: pytest.LogCaptureFixture,
-    result: object,
-) -> None:
-    app = App(secret="test-secret")
-
-    @app.flow("/")
-    def wrong(call: CallContext) -> Any:
-        return result
-
-    root = xml_reply(client_for(app).get("/", params={"call": "call-9"}))
-    assert hangup_tag(root) == FALLBACK_TAG
-    errors = [r.getMessage() for r in callflow_logs.records if r.levelno == logging.ERROR]
-    assert len(errors) == 1
-    assert "'wrong'" in errors[0]
-    assert "call-9" in errors[0]
-
-
-@pytest.mark.parametrize(
-    "result",
-    [
-        pytest.param("<Response><Say>Hi</Say><Hangup/></Response>", id="string"),
-        pytest.param(b"<Response><Say>Hi</Say><Hangup/></Response>", id="bytes"),
-        pytest.param(
-            '<?xml version="1.0" encoding="UTF-8"?>\n<!-- hi -->\n'
-            "<Response><Say>Hi</Say><Hangup/></Response>",
-            id="declaration-and-comment",
-        ),
-    ],
-)
-def test_a_flow_may_return_xml_text(client_for: ClientFactory, result: str | bytes) -> None:
-    app = App(secret="test-secret")
-
-    @app.flow("/")
-    def text(call: CallContext) -> str | bytes:
-        return result
-
-    reply = client_for(app).get("/")
-    assert reply.status_code == 200
-    assert reply.headers["content-type"].startswith("application/xml")
-    assert validate(reply.content) == []
-    assert said(etree.fromstring(reply.content)) == ["Hi"]
-
-
-@pytest.mark.parametrize(
-    "source",
-    ["flow", "hosted"],
-)
-def test_xml_text_is_sent_with_the_declaration(
-    tmp_path: Path, client_for: ClientFactory, xml_reply: XmlReply, source: str
-) -> None:
-    document = "<Response><Say>Hi</Say><Hangup/></Response>"
-    app = App(secret="test-secret")
-    (tmp_path / "hi.xml").write_text(document)
-    app.documents(tmp_path)
-
-    @app.flow("/")
-    def text(call: CallContext) -> str:
-        return document
-
-    path = "/" if source == "flow" else "/hi.xml"
-    assert said(xml_reply(client_for(app).get(path))) == ["Hi"]
-
-
-@pytest.mark.parametrize("as_bytes", [False, True], ids=["str", "bytes"])
-@pytest.mark.callflow_expect_fallback
-def test_xml_declaring_another_encoding_is_never_garbled(
-    client_for: ClientFactory,
-    xml_reply: XmlReply,
-    callflow_logs: pytest.LogCaptureFixture,
-    as_bytes: bool,
-) -> None:
-    """§2.5 asks for UTF-8: such a document is refused (fallback), so its text is never
-    decoded twice ('café' -> 'cafÃ©')."""
-    document = '<?xml version="1.0" encoding="ISO-8859-1"?><Response><Say>café</Say></Response>'
-    app = App(secret="test-secret")
-
-    @app.flow("/")
-    def text(call: CallContext) -> str | bytes:
-        return document.encode("iso-8859-1") if as_bytes else document
-
-    root = xml_reply(client_for(app).get("/"))
-    assert hangup_tag(root) == FALLBACK_TAG
-    (error,) = [r.getMessage() for r in callflow_logs.records if r.levelno == logging.ERROR]
-    assert "returned an invalid document" in error
-    expected = "not valid UTF-8 (byte 0xe9)" if as_bytes else "declares encoding 'ISO-8859-1'"
-    assert expected in error
-
-
-@pytest.mark.callflow_expect_fallback
-def test_production_mode_skips_validation_of_dsl_documents_only(
-    client_for: ClientFactory, xml_reply: XmlReply
-) -> None:
-    app = App(secret="s" * 32, mode="production", allowed_hosts=["testserver"])
-    assert not app.settings.validating
-
-    @app.flow("/")
-    def text(call: CallContext) -> str:
-        return "<Response><Gather><Hangup/></Gather></Response>"
-
-    assert hangup_tag(xml_reply(client_for(app).get("/"))) == FALLBACK_TAG
-
-
 # -- url_for and absolute URLs -----------------------------------------------------------------
 
 
@@ -1259,70 +1049,3 @@ async def test_concurrent_calls_over_an_async_client() -> None:
         assert validate(body, strict=True) == []
         assert said(etree.fromstring(body)) == [f"Hello {uuid}"]
     assert len(replies) == 10
-
-
-def test_each_distinct_outgoing_document_is_checked_once(
-    client_for: ClientFactory, xml_reply: XmlReply, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import callflow.server.app as app_module
-    from callflow.dialect.validation import schema_problems as real
-
-    checked: list[bytes] = []
-
-    def counting(body: bytes, *, strict: bool = False) -> list[Any]:
-        checked.append(body)
-        return real(body, strict=strict)
-
-    monkeypatch.setattr(app_module, "schema_problems", counting)
-    app = App(secret="test-secret", validate_responses=True)
-
-    @app.flow("/")
-    def greet(call: CallContext) -> Response:
-        return Response(Say(f"Hello {call.meta.get('name', 'you')}"), Hangup())
-
-    client = client_for(app)
-    for name in ("ann", "ann", "bob", "ann"):
-        xml_reply(client.get(f"/?name={name}"))
-    assert len(checked) == 2  # one per distinct document
-    assert len(set(checked)) == 2
-
-
-# -- the fallback is marked ---------------------------------------------------------------------
-
-
-def _raising(call: CallContext) -> Response:
-    raise RuntimeError("the CRM is down")
-
-
-def _slow(call: CallContext) -> Response:
-    time.sleep(0.5)
-    return Response(Hangup())
-
-
-def _invalid(call: CallContext) -> str:
-    return "<Response><Gather><Hangup/></Gather></Response>"
-
-
-@pytest.mark.parametrize(
-    ("flow", "cause"),
-    [
-        pytest.param(_raising, "error", id="raised"),
-        pytest.param(_slow, "timeout", id="timed-out"),
-        pytest.param(_invalid, "invalid", id="invalid-output"),
-    ],
-)
-@pytest.mark.callflow_expect_fallback
-def test_a_fallback_reply_names_its_cause_in_a_header(
-    client_for: ClientFactory, xml_reply: XmlReply, flow: Any, cause: str
-) -> None:
-    app = App(secret="test-secret", flow_timeout_ms=100)
-    app.flow("/")(flow)
-    reply = client_for(app).get("/")
-    assert hangup_tag(xml_reply(reply)) == FALLBACK_TAG
-    assert reply.headers["x-callflow-fallback"] == cause
-
-
-def test_a_reply_that_ran_as_written_has_no_fallback_header(client_for: ClientFactory) -> None:
-    app = App(secret="test-secret")
-    app.flow("/")(hello)
-    assert "x-callflow-fallback" not in client_for(app).get("/").headers

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from lxml import etree
+from replies import FALLBACK_TAG, hangup_tag, said
 
 from callflow import (
     App,
@@ -26,18 +27,8 @@ from callflow import (
 if TYPE_CHECKING:
     from conftest import ClientFactory, XmlReply
 
-FALLBACK_TAG = "callflow-fallback"
 OPENTACT = "&from=%2B15550100999&tn=15550100200&state=live&call=c-1"
 """What Opentact appends to a round-trip URL (D9)."""
-
-
-def said(root: etree._Element) -> list[str]:
-    return [str(say.text) for say in root.iter("Say")]
-
-
-def hangup_tag(root: etree._Element) -> str | None:
-    hangup = root.find("Hangup")
-    return None if hangup is None else hangup.get("tag")
 
 
 def link(root: etree._Element) -> str:

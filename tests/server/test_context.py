@@ -1,5 +1,6 @@
-"""What a flow reads about the call (callflow.server.context): the D9 parameters of every request
-form, numbers in E.164 with the raw strings kept, and the call object of a JSON POST."""
+"""What a flow reads about the call (callflow.server.context, parsed by callflow.server.request):
+the D9 parameters of every request form, numbers in E.164 with the raw strings kept, and the call
+object of a JSON POST."""
 
 from __future__ import annotations
 

@@ -14,8 +14,9 @@ from urllib.parse import parse_qs, urlsplit
 import anyio
 import pytest
 from lxml import etree
+from replies import said
 
-from callflow import App, CallContext, MemoryStore, render, validate
+from callflow import App, CallContext, MemoryStore, Rendered, Response, render, validate
 
 if TYPE_CHECKING:
     from conftest import ClientFactory, XmlReply
@@ -50,10 +51,6 @@ def client(flows: ModuleType, client_for: ClientFactory) -> TestClient:
     app = flows.app
     assert isinstance(app, App)
     return client_for(app)
-
-
-def said(root: etree._Element) -> list[str]:
-    return [str(element.text) for element in root.iter("Say")]
 
 
 def url_in(root: etree._Element, path: str) -> str:
@@ -183,11 +180,41 @@ def test_the_account_step_refuses_a_tampered_state(client: TestClient, xml_reply
 
 def test_the_account_step_as_a_plain_function(flows: ModuleType) -> None:
     support = importlib.import_module("flows.support")
-    call = CallContext.make(digits="987654", state={"attempt": 1}, uuid="c-unit")
+    call = CallContext.make(digits="987654", state={"attempt": 1}, uuid="c-unit", app=flows.app)
     document = anyio.run(support.account, call)  # an async flow
-    body = render(document)
-    assert validate(body, strict=True) == []
-    assert said(etree.fromstring(body))[0].startswith(
-        "The balance of the account ending in 7 6 5 4"
-    )
+    # The balance comes from templates/balance.xml, rendered and validated by the App's
+    # templates.
+    assert isinstance(document, Rendered)
+    assert document.template == "balance.xml"
+    assert validate(document.body, strict=True) == []
+    root = etree.fromstring(document.body)
+    assert said(root) == [
+        "The balance of the account ending in 7 6 5 4 is twelve dollars and fifty cents.",
+        "Goodbye.",
+    ]
+    assert [(child.tag, child.get("tag")) for child in root] == [
+        ("Say", None),
+        ("Say", None),
+        ("Hangup", "balance"),
+    ]
     assert call.session == {"account": "987654"}
+
+
+def test_a_short_account_number_as_a_plain_function(flows: ModuleType) -> None:
+    support = importlib.import_module("flows.support")
+    call = CallContext.make(digits="12", state={"attempt": 2}, uuid="c-unit", app=flows.app)
+    document = anyio.run(support.account, call)
+    assert isinstance(document, Response)
+    assert said(etree.fromstring(render(document))) == [
+        "Sorry, we could not find that account. Goodbye."
+    ]
+
+
+def test_every_demo_template_is_used() -> None:
+    """templates/ holds what the demo flows and docs/templates.md render, and nothing else."""
+    used = (ROOT / "flows" / "support.py").read_text() + (
+        ROOT / "docs" / "templates.md"
+    ).read_text()
+    names = sorted(path.name for path in (ROOT / "templates").glob("*.xml"))
+    assert names == ["balance.xml", "hello.xml"]
+    assert all(f'"{name}"' in used for name in names)

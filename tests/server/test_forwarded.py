@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from callflow.server.context import BadRequest
+from callflow.exceptions import BadRequest
 from callflow.server.forwarded import Origin, base_url, header_bytes, resolve
 from callflow.server.settings import Settings, networks
 

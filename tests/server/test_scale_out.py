@@ -26,6 +26,7 @@ import pytest
 from lxml import etree
 from prometheus_client.parser import text_string_to_metric_families
 from redis_server import free_port
+from replies import FALLBACK_TAG
 
 from callflow import App, CallContext, Hangup, Response, Say
 from callflow.server.metrics import MULTIPROC_DIR
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from redis_server import RedisServer
 
 SCALE_APP = "tests.scale_apps:app"
-FALLBACK_TAG = "callflow-fallback"
 CLOSE = {"connection": "close"}
 CALLS = 10
 STEPS = 4

@@ -14,19 +14,15 @@ import httpx2
 import itsdangerous
 import pytest
 from lxml import etree
+from replies import FALLBACK_TAG, said
 
 from callflow import App, Callback, CallContext, ConfigurationError, Hangup, Response, Say, validate
+from callflow.exceptions import InvalidState
 from callflow.server.settings import OPENTACT_WEBHOOK_SOURCE, Settings
-from callflow.server.state import STATE_PARAM, InvalidState, StateSigner
+from callflow.server.state import STATE_PARAM, StateSigner
 
 if TYPE_CHECKING:
     from conftest import ClientFactory, XmlReply
-
-FALLBACK_TAG = "callflow-fallback"
-
-
-def said(root: etree._Element) -> list[str]:
-    return [str(element.text) for element in root.iter("Say")]
 
 
 def callback_url(root: etree._Element) -> str:

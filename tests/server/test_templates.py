@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from lxml import etree
+from replies import FALLBACK_TAG, said
 
 from callflow import App, CallContext, Rendered, TemplateError, validate
 from callflow.server.templates import Templates
@@ -17,11 +18,6 @@ if TYPE_CHECKING:
     from conftest import ClientFactory, XmlReply
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-FALLBACK_TAG = "callflow-fallback"
-
-
-def said(root: etree._Element) -> list[str]:
-    return [str(element.text) for element in root.iter("Say")]
 
 
 def template_app(template: str, **context: Any) -> App:

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from callflow.server.state import InvalidState, StateSigner
+from callflow.exceptions import InvalidState
+from callflow.server.state import StateSigner
 
 SECRET = "a-test-secret-that-is-long-enough-for-production"
 PATH = "/menu"

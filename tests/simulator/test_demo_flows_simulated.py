@@ -13,9 +13,15 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 from starlette.testclient import TestClient
 
-from callflow.simulator.engine import DialScript, Simulator
+from callflow.simulator.inputs import DialScript
 from callflow.simulator.trace import CallbackEvent, ErrorEvent, GatherEvent, RecordEvent, Trace
-from callflow.testing import assert_dialed, assert_ended, assert_heard, assert_requested
+from callflow.testing import (
+    Simulator,
+    assert_dialed,
+    assert_ended,
+    assert_heard,
+    assert_requested,
+)
 from flows import app as demo_app
 
 if TYPE_CHECKING:

@@ -9,8 +9,7 @@ import logging
 import pytest
 
 from callflow import App, CallContext, Response
-from callflow.simulator.engine import Simulator
-from callflow.testing import expect_fallback
+from callflow.testing import Simulator, expect_fallback
 
 pytest_plugins = ["pytester"]
 

@@ -1,4 +1,4 @@
-"""The call simulator (callflow/simulator.py): every element's semantics, the rulings of §5
+"""The call simulator (callflow/simulator/): every element's semantics, the rulings of §5
 (D5-D10, D17-D19 above all), the defaults of §7, limits and the App's event webhook.
 
 Documents are written inline: as XML files (``tmp_path``) when no server is involved, served
@@ -38,15 +38,9 @@ from callflow import (
     Response,
     Say,
 )
-from callflow.simulator.engine import (
-    DIAL_REASONS,
-    MAX_FETCHES,
-    GatherPrompt,
-    Location,
-    Simulator,
-    collect,
-    in_time_range,
-)
+from callflow.exceptions import DialScriptError, LocationError, TargetError
+from callflow.simulator.commands import DIAL_REASONS
+from callflow.simulator.fetching import MAX_FETCHES
 from callflow.simulator.trace import (
     AnswerEvent,
     DialEvent,
@@ -64,7 +58,7 @@ from callflow.simulator.trace import (
     TraceEvent,
     WarningEvent,
 )
-from callflow.simulator.transport import TargetError
+from callflow.testing import GatherPrompt, Location, Simulator
 
 CALLER = "+15550100999"
 CALLED = "+15550100200"
@@ -161,73 +155,29 @@ def errors(trace: Trace) -> list[ErrorEvent]:
     return trace.of(ErrorEvent)
 
 
-# -- building blocks: collect, in_time_range, Location, dial scripts ----------------------------
+# -- unusable inputs: dial scripts, targets ----------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("pressed", "length", "stop", "expected"),
+    ("script", "outcome", "target"),
     [
-        pytest.param("1", 1, None, "1", id="one-key"),
-        pytest.param("1234", 2, None, "12", id="longer-than-length-truncated"),
-        pytest.param("12#", 4, "#", "12", id="stop-key-ends-not-part-of-code"),
-        pytest.param("12#34", 6, "#", "12", id="keys-after-stop-ignored"),
-        pytest.param("#", 4, "#", None, id="stop-key-only-is-no-input"),
-        pytest.param("#5", 1, "#", None, id="stop-key-first-is-no-input"),
-        pytest.param("", 1, None, None, id="empty-is-no-input"),
-        pytest.param(None, 1, None, None, id="none-is-no-input"),
-        pytest.param("*#", 2, None, "*#", id="star-and-pound-are-keys-without-stop"),
-        pytest.param("1#", 1, "#", "1", id="length-reached-before-stop"),
+        pytest.param("maybe", "maybe", None, id="word"),
+        pytest.param({"15550100200": "ringing"}, "ringing", "15550100200", id="per-target"),
     ],
 )
-def test_collect(pressed: str | None, length: int, stop: str | None, expected: str | None) -> None:
-    assert collect(pressed, length, stop) == expected
-
-
-@pytest.mark.parametrize(
-    ("clock", "time_range", "expected"),
-    [
-        pytest.param("09:00:00", "09:00:00-17:59:59", True, id="start-inclusive"),
-        pytest.param("17:59:59", "09:00:00-17:59:59", True, id="end-inclusive"),
-        pytest.param("08:59:59", "09:00:00-17:59:59", False, id="before"),
-        pytest.param("18:00:00", "09:00:00-17:59:59", False, id="after"),
-        pytest.param("23:30:00", "22:00:00-06:00:00", True, id="midnight-wrap-evening"),
-        pytest.param("00:00:00", "22:00:00-06:00:00", True, id="midnight-wrap-midnight"),
-        pytest.param("06:00:00", "22:00:00-06:00:00", True, id="midnight-wrap-end-inclusive"),
-        pytest.param("06:00:01", "22:00:00-06:00:00", False, id="midnight-wrap-after-end"),
-        pytest.param("12:00:00", "22:00:00-06:00:00", False, id="midnight-wrap-midday"),
-    ],
-)
-def test_in_time_range(clock: str, time_range: str, expected: bool) -> None:
-    assert in_time_range(clock, time_range) is expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        pytest.param("NJ", Location("NJ"), id="state"),
-        pytest.param("nj", Location("NJ"), id="state-lower-case"),
-        pytest.param("NJ,ESSEX", Location("NJ", "ESSEX"), id="state-county"),
-        pytest.param(" nj , essex ", Location("NJ", "ESSEX"), id="spaces-and-case"),
-        pytest.param("NJ,", Location("NJ"), id="empty-county"),
-    ],
-)
-def test_location_parse(text: str, expected: Location) -> None:
-    assert Location.parse(text) == expected
-
-
-@pytest.mark.parametrize("text", ["Jersey", "N", "N1", "", ",ESSEX"])
-def test_location_parse_rejects(text: str) -> None:
-    with pytest.raises(ValueError, match="STATE"):
-        Location.parse(text)
-
-
-@pytest.mark.parametrize(
-    "script",
-    [pytest.param("maybe", id="word"), pytest.param({"15550100200": "ringing"}, id="per-target")],
-)
-def test_unknown_dial_outcome_is_rejected(tmp_path: Path, script: Any) -> None:
-    with pytest.raises(ValueError, match="dial outcome"):
+def test_unknown_dial_outcome_is_rejected(
+    tmp_path: Path, script: Any, outcome: str, target: str | None
+) -> None:
+    with pytest.raises(DialScriptError, match="dial outcome") as raised:
         run_doc(tmp_path, "<Hangup/>", dial=[script])
+    assert (raised.value.outcome, raised.value.target) == (outcome, target)
+    assert raised.value.allowed == ("answer", "busy", "no-answer", "fail")
+    assert isinstance(raised.value, ValueError)
+
+
+def test_unknown_location_is_rejected_before_the_call(tmp_path: Path) -> None:
+    with pytest.raises(LocationError, match="STATE"):
+        run_doc(tmp_path, "<Hangup/>", location="Jersey")
 
 
 @pytest.mark.parametrize(
@@ -241,8 +191,12 @@ def test_unknown_dial_outcome_is_rejected(tmp_path: Path, script: Any) -> None:
     ],
 )
 def test_unusable_target(target: str, message: str) -> None:
-    with pytest.raises(TargetError, match=message):
+    with pytest.raises(TargetError, match=message) as raised:
         Simulator(target)
+    assert raised.value.target == target
+    assert message in raised.value.reason
+    assert str(raised.value).startswith(f"cannot simulate {target!r}: ")
+    assert isinstance(raised.value, ValueError)
 
 
 def _sync_function(scope: object, receive: object, send: object) -> None:

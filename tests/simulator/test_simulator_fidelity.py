@@ -1,4 +1,4 @@
-"""The simulator tells the truth (callflow/simulator.py, callflow/transport.py): a fallback or
+"""The simulator tells the truth (callflow/simulator/fetching.py, transport.py): a fallback or
 an unhandled failed fetch is never a pass, Pause listens for its stop key, one ``call_flow``
 event per executed command with a path naming every level, timeouts for in-process Apps, and
 a client that trusts no server (bounded bodies, one deadline per request, capped timeouts,
@@ -37,12 +37,12 @@ from callflow import (
     Response,
     Say,
 )
-from callflow.simulator.engine import GatherPrompt, Keys, Simulator
+from callflow.simulator.inputs import Keys
 from callflow.simulator.trace import (
     PauseEvent,
     Trace,
 )
-from callflow.testing import assert_ended, expect_fallback
+from callflow.testing import GatherPrompt, Simulator, assert_ended, expect_fallback
 
 NOON = datetime(2024, 6, 3, 12, 0, 0)
 

@@ -13,9 +13,16 @@ import pytest
 from lxml import etree
 
 from callflow import App, CallContext, Hangup, Record, Response, Say
-from callflow.simulator.engine import DIAL_REASONS, DialScript, Simulator
+from callflow.simulator.commands import DIAL_REASONS
+from callflow.simulator.inputs import DialScript
 from callflow.simulator.trace import CallbackEvent, DialEvent, ErrorEvent, GatherEvent, Trace
-from callflow.testing import assert_dialed, assert_ended, assert_heard, assert_not_heard
+from callflow.testing import (
+    Simulator,
+    assert_dialed,
+    assert_ended,
+    assert_heard,
+    assert_not_heard,
+)
 
 SPEC_EXAMPLE = (
     Path(__file__).resolve().parents[1] / "data" / "xsd" / "strict-valid" / "spec-example.xml"

@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from callflow.dialect import values as checks
+from callflow.dialect.choices import Leg, SayGender, SayType
 from callflow.dialect.elements.base import Element, Field
 
 if TYPE_CHECKING:
     from callflow.dialect.elements.document import Error
-    from callflow.types import Leg, SayGender, SayType, ToneChild
+    from callflow.types import ToneChild
 
-_LEG = checks.one_of("aleg", "bleg", "both")
+_LEG = checks.one_of(Leg)
 
 
 class Say(Element):
@@ -25,13 +26,13 @@ class Say(Element):
     __slots__ = ()
     xml_tag = "Say"
     fields = (
-        Field("text", "text", checks.non_empty_text, required=True),
-        Field("type", "type", checks.one_of("WaveNet", "Standard")),
-        Field("gender", "gender", checks.one_of("MALE", "FEMALE")),
-        Field("code", "code", checks.voice_code),
-        Field("lang", "lang", checks.lang),
-        Field("loop", "loop", checks.count),
-        Field("tag", "tag", checks.tag),
+        Field("text", checks.non_empty_text, required=True),
+        Field("type", checks.one_of(SayType)),
+        Field("gender", checks.one_of(SayGender)),
+        Field("code", checks.voice_code),
+        Field("lang", checks.lang),
+        Field("loop", checks.count),
+        Field("tag", checks.tag),
     )
     content = "text"
     content_mode = "attribute-with-children"
@@ -70,11 +71,11 @@ class Play(Element):
     __slots__ = ()
     xml_tag = "Play"
     fields = (
-        Field("url", "url", checks.url),
-        Field("record", "record", checks.non_empty_text),
-        Field("leg", "leg", _LEG),
-        Field("loop", "loop", checks.count),
-        Field("tag", "tag", checks.tag),
+        Field("url", checks.url),
+        Field("record", checks.non_empty_text),
+        Field("leg", _LEG),
+        Field("loop", checks.count),
+        Field("tag", checks.tag),
     )
     content = "url"
     content_mode = "attribute-with-children"
@@ -99,7 +100,7 @@ class Play(Element):
     def _check(self) -> None:
         if (self.url is None) == (self.record is None):
             rule = "needs exactly one source: a url or record= (D12, §7 #11)"
-            raise checks.fail("Play", "url", rule, (self.url, self.record))
+            raise checks.invalid("Play", "url", rule, (self.url, self.record))
 
 
 class Pause(Element):
@@ -107,7 +108,7 @@ class Pause(Element):
 
     __slots__ = ()
     xml_tag = "Pause"
-    fields = (Field("length", "length", checks.ms), Field("dtmf_stop", "dtmf_stop", checks.key))
+    fields = (Field("length", checks.ms), Field("dtmf_stop", checks.key))
 
     length: int | None
     dtmf_stop: str | None
@@ -133,14 +134,14 @@ class Tone(Element):
     __slots__ = ()
     xml_tag = "Tone"
     fields = (
-        Field("tag", "tag", checks.tag),
-        Field("loop", "loop", checks.count),
-        Field("volume", "volume", checks.volume),
-        Field("don", "don", checks.ms),
-        Field("doff", "doff", checks.ms),
-        Field("hz", "hz", checks.frequencies),
-        Field("timeout", "timeout", checks.ms),
-        Field("leg", "leg", _LEG),
+        Field("tag", checks.tag),
+        Field("loop", checks.count),
+        Field("volume", checks.volume),
+        Field("don", checks.ms),
+        Field("doff", checks.ms),
+        Field("hz", checks.frequencies),
+        Field("timeout", checks.ms),
+        Field("leg", _LEG),
     )
 
     tag: str | None

@@ -1,67 +1,66 @@
 """The immutable base of every DSL element.
 
-A subclass declares its XML name, its attributes (Python name, wire name, checker) in wire
-order, and where its text goes. A generated ``_init`` per class checks every value and child
-when the object is built, so a wrong tree fails in the developer's code, never during a live
-call, and writes the element's XML at once (children first), so rendering is a join.
+A subclass declares its XML name, its attributes (name and checker) in wire order, and where
+its text goes. An attribute's Python name is its name on the wire: every attribute of the
+dialect is a snake_case word. A generated ``_init`` per class, compiled when the class is
+defined, checks every value and child when the object is built, so a wrong tree fails in the
+developer's code, never during a live call, and writes the element's XML at once (children
+first), so rendering is a join.
 """
 
 from __future__ import annotations
 
+import keyword
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import FrozenInstanceError
-from typing import Any, ClassVar, Literal, NamedTuple, TypeVar
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from callflow.dialect import nesting
 from callflow.dialect import values as checks
+from callflow.dialect.codegen import compile_function
+from callflow.dialect.serialising import ContentMode, serialiser_lines
 from callflow.dialect.slots import Slot
-from callflow.dialect.values import Checker, fail
+from callflow.dialect.values import Checker, invalid
 from callflow.exceptions import InvalidAttributeError, NestingError
 
 _AT_MOST_ONE = frozenset(nesting.AT_MOST_ONE)
-_CLASSES: dict[str, type[Element]] = {}
-"""The element classes by XML name (the first class defined for a name)."""
 _UNIQUE_CLASSES: set[type] = set()
 """Classes of the children a parent may hold at most once."""
+_FIELD_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_TAKEN = frozenset(("self", "children"))
+"""The generated ``_init``'s own parameters, which no field may be named."""
 E = TypeVar("E", bound="Element")
 
 
 class Field(NamedTuple):
-    """One attribute: its Python name, its name on the wire, the rule for its value, and
+    """One attribute: its name (in Python and on the wire), the rule for its value, and
     whether it must be given."""
 
     name: str
-    wire: str
     check: Checker
     required: bool = False
 
 
-def _compile_init(cls: type[Element]) -> Callable[..., None]:
-    """Generate ``cls._init(self, children, v0, v1, ...)``, unrolled for speed (as dataclasses
-    generate ``__init__``): check each given value (``None`` is absent and never checked; a
-    Slot waits for its value), store them, check the children, run the class's own
-    ``_check``, then write the element's XML (code from :mod:`callflow.dialect.rendering`)."""
-    from callflow.dialect.rendering import serialiser_lines
+def _check_declaration(cls: type[Element]) -> None:
+    """Refuse field names the generated code cannot use as its parameters."""
+    names = [spec.name for spec in cls.fields]
+    for name in names:
+        if _FIELD_NAME.fullmatch(name) is None or keyword.iskeyword(name) or name in _TAKEN:
+            raise TypeError(f"{cls.__name__}: a field name must be a snake_case word: {name!r}")
+    if len(set(names)) != len(names):
+        raise TypeError(f"{cls.__name__}: field names repeat: {names}")
+    if cls.content is not None and cls.content not in names:
+        raise TypeError(f"{cls.__name__}: content {cls.content!r} is not a field")
 
-    names = [f"v{i}" for i in range(len(cls.fields))]
-    lines = [f"def _init(self, children{''.join(', ' + n for n in names)}):"]
-    for i, spec in enumerate(cls.fields):
-        skip = f" and v{i}.__class__ is not SLOT" if spec.check in checks.SLOTTABLE else ""
-        lines.append(f"    if v{i} is not None{skip}: v{i} = C{i}(TAG, {spec.name!r}, v{i})")
-        if spec.required:
-            lines.append(f"    elif v{i} is None: raise REQUIRED(TAG, {spec.name!r})")
-    lines.append(f"    SET_VALUES(self, ({''.join(n + ', ' for n in names)}))")
-    lines.append("    if children:")
-    lines.append("        self._check_children(children)")
-    lines.append("        inner = ''.join([c._xml for c in children])")
-    lines.append("    else:")
-    lines.append("        inner = ''")
-    lines.append("    SET_CHILDREN(self, children)")
-    if cls._check is not Element._check:
-        lines.append("    self._check()")
-    serialise, names_used = serialiser_lines(cls)
-    lines.extend("    " + line for line in serialise)
-    lines.append("    SET_XML(self, s)")
+
+def _compile_init(cls: type[Element]) -> Callable[..., None]:
+    """Generate ``cls._init(self, children, <one parameter per field>)``, unrolled for speed
+    (as dataclasses generate ``__init__``): check each given value (``None`` is absent and
+    never checked; a Slot waits for its value), store them, check the children, run the
+    class's own ``_check``, then write the element's XML (code from
+    :mod:`callflow.dialect.serialising`). ``inspect.getsource(cls._init)`` shows it."""
+    names = [spec.name for spec in cls.fields]
     namespace: dict[str, Any] = {
         "TAG": cls.xml_tag,
         "SLOT": Slot,
@@ -69,23 +68,40 @@ def _compile_init(cls: type[Element]) -> Callable[..., None]:
         "SET_CHILDREN": _set_children,
         "SET_XML": _set_xml,
         "REQUIRED": _required,
-        **names_used,
     }
-    namespace.update({f"C{i}": spec.check for i, spec in enumerate(cls.fields)})
-    exec("\n".join(lines), namespace)
-    function: Callable[..., None] = namespace["_init"]
+    lines = [f"def _init(self, children{''.join(', ' + n for n in names)}):"]
+    for spec in cls.fields:
+        name = spec.name
+        check = f"CHECK_{name.upper()}"
+        namespace[check] = spec.check
+        slot = spec.check in checks.SLOTTABLE
+        skip = f" and {name}.__class__ is not SLOT" if slot else ""
+        lines.append(f"    if {name} is not None{skip}: {name} = {check}(TAG, {name!r}, {name})")
+        if spec.required:
+            otherwise = f"elif {name} is None" if slot else "else"
+            lines.append(f"    {otherwise}: raise REQUIRED(TAG, {name!r})")
+    values = ", ".join(names) + ("," if len(names) == 1 else "")
+    lines.append(f"    SET_VALUES(self, ({values}))")
+    lines.append("    if children:")
+    lines.append("        self._check_children(children)")
+    lines.append("        _inner = ''.join([c._xml for c in children])")
+    lines.append("    else:")
+    lines.append("        _inner = ''")
+    lines.append("    SET_CHILDREN(self, children)")
+    if cls._check is not Element._check:
+        lines.append("    self._check()")
+    serialise, used = serialiser_lines(cls.xml_tag, cls.fields, cls.content, cls.content_mode)
+    lines.extend("    " + line for line in serialise)
+    lines.append("    SET_XML(self, _xml)")
+    namespace.update(used)
+    filename = f"<callflow generated _init of {cls.__qualname__}>"
+    function = compile_function("\n".join(lines), "_init", filename, namespace, cls.__module__)
+    function.__qualname__ = f"{cls.__qualname__}._init"
     return function
 
 
 def _required(element: str, attribute: str) -> InvalidAttributeError:
-    return fail(element, attribute, "is required", None)
-
-
-def _first_init(self: Element, children: tuple[object, ...], *values: object) -> None:
-    """Compile the class's ``_init`` on first use (every module is loaded by then)."""
-    cls = type(self)
-    cls._init = _compile_init(cls)  # type: ignore[method-assign]
-    self._init(children, *values)
+    return invalid(element, attribute, "is required", None)
 
 
 def _field_property(index: int, doc: str) -> property:
@@ -106,7 +122,7 @@ class Element:
     """Attributes in wire order (the order they are rendered in)."""
     content: ClassVar[str | None] = None
     """The field rendered as text content, if any."""
-    content_mode: ClassVar[Literal["text", "attribute-with-children", "text-if-multiline"]] = "text"
+    content_mode: ClassVar[ContentMode] = "text"
     """Where ``content`` goes: always text; its attribute when the element has children
     (Say, Play: §7 #11); text only when it holds a line break (Meta: D17)."""
     _unique: ClassVar[bool] = False
@@ -121,17 +137,17 @@ class Element:
         super().__init_subclass__(**kwargs)
         if "xml_tag" not in cls.__dict__:
             return
-        cls._init = _first_init  # type: ignore[method-assign]
-        _CLASSES.setdefault(cls.xml_tag, cls)
+        _check_declaration(cls)
+        cls._init = _compile_init(cls)  # type: ignore[method-assign]
         if cls.xml_tag in nesting.AT_MOST_ONE:
             _UNIQUE_CLASSES.add(cls)
         cls._unique = bool(_AT_MOST_ONE & nesting.ALLOWED.get(cls.xml_tag, set()))
         for index, spec in enumerate(cls.fields):
-            setattr(cls, spec.name, _field_property(index, f"The ``{spec.wire}`` value."))
+            setattr(cls, spec.name, _field_property(index, f"The ``{spec.name}`` value."))
 
     def _init(self, children: tuple[object, ...], *values: object) -> None:
         """Check and store ``values`` (in ``fields`` order) and ``children``, then write the
-        XML; generated per class on first use (see ``_compile_init``)."""
+        XML; generated for every class when it is defined (see ``_compile_init``)."""
         raise NotImplementedError  # replaced in every concrete class
 
     def _check_children(self, children: tuple[object, ...]) -> None:
@@ -153,8 +169,15 @@ class Element:
 
     @classmethod
     def _resolve_allowed(cls) -> frozenset[type]:
+        """The classes of the children ``cls`` may hold, for the fast path of
+        ``_check_children``: for each allowed name, the first class defined for it (every
+        class defined later for a name, a subclass, takes the slow path)."""
         names = nesting.ALLOWED.get(cls.xml_tag, frozenset())
-        cls._allowed = frozenset(k for name, k in _CLASSES.items() if name in names)
+        first: dict[str, type] = {}
+        for kind in _element_classes(Element):
+            if "xml_tag" in kind.__dict__ and kind.xml_tag in names:
+                first.setdefault(kind.xml_tag, kind)
+        cls._allowed = frozenset(first.values())
         return cls._allowed
 
     def _check_child(self, child: object, children: tuple[object, ...]) -> None:
@@ -270,6 +293,13 @@ class Element:
 _set_values: Callable[[Element, object], None] = Element.__dict__["_values"].__set__
 _set_children: Callable[[Element, object], None] = Element.__dict__["children"].__set__
 _set_xml: Callable[[Element, object], None] = Element.__dict__["_xml"].__set__
+
+
+def _element_classes(root: type[Element]) -> Iterator[type[Element]]:
+    """Yield the subclasses of ``root``, depth first, each in the order it was defined."""
+    for kind in root.__subclasses__():
+        yield kind
+        yield from _element_classes(kind)
 
 
 def _restore(

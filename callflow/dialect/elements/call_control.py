@@ -17,7 +17,7 @@ class Answer(Element):
 
     __slots__ = ()
     xml_tag = "Answer"
-    fields = (Field("delay", "delay", checks.ms), Field("tag", "tag", checks.tag))
+    fields = (Field("delay", checks.ms), Field("tag", checks.tag))
 
     delay: int | None
     tag: str | None
@@ -31,7 +31,7 @@ class Hangup(Element):
 
     __slots__ = ()
     xml_tag = "Hangup"
-    fields = (Field("tag", "tag", checks.tag),)
+    fields = (Field("tag", checks.tag),)
 
     tag: str | None
 
@@ -45,7 +45,7 @@ class Hold(Element):
 
     __slots__ = ()
     xml_tag = "Hold"
-    fields = (Field("tag", "tag", checks.tag), Field("timeout", "timeout", checks.hold_ms))
+    fields = (Field("tag", checks.tag), Field("timeout", checks.hold_ms))
 
     tag: str | None
     timeout: int | None
@@ -59,7 +59,7 @@ class Unhold(Element):
 
     __slots__ = ()
     xml_tag = "Unhold"
-    fields = (Field("tag", "tag", checks.tag),)
+    fields = (Field("tag", checks.tag),)
 
     tag: str | None
 

@@ -28,7 +28,7 @@ class Dial(Element):
 
     def _check(self) -> None:
         if not any(child.xml_tag in ("To", "Sip") for child in self.children):
-            raise checks.fail("Dial", "children", "needs at least one <To> or <Sip> target", ())
+            raise checks.invalid("Dial", "children", "needs at least one <To> or <Sip> target", ())
 
     @property
     def targets(self) -> tuple[To | Sip, ...]:
@@ -53,7 +53,7 @@ class To(Element):
 
     __slots__ = ()
     xml_tag = "To"
-    fields = (Field("target", "target", checks.to_target, required=True),)
+    fields = (Field("target", checks.to_target, required=True),)
     content = "target"
 
     target: str
@@ -67,7 +67,7 @@ class Sip(Element):
 
     __slots__ = ()
     xml_tag = "Sip"
-    fields = (Field("target", "target", checks.sip_target, required=True),)
+    fields = (Field("target", checks.sip_target, required=True),)
     content = "target"
 
     target: str

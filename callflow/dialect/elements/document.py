@@ -36,7 +36,7 @@ class Error(Element):
 
     __slots__ = ()
     xml_tag = "Error"
-    fields = (Field("tag", "tag", checks.tag), Field("say", "say", checks.boolean))
+    fields = (Field("tag", checks.tag), Field("say", checks.boolean))
 
     tag: str | None
     say: bool | None
@@ -57,8 +57,8 @@ class Meta(Element):
     __slots__ = ()
     xml_tag = "Meta"
     fields = (
-        Field("name", "name", checks.meta_name, required=True),
-        Field("value", "value", checks.scalar, required=True),
+        Field("name", checks.meta_name, required=True),
+        Field("value", checks.scalar, required=True),
     )
     content = "value"
     content_mode = "text-if-multiline"

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from callflow.dialect import values as checks
+from callflow.dialect.choices import CallField, Day
 from callflow.dialect.elements.base import Element, Field
 
 if TYPE_CHECKING:
-    from callflow.types import CallField, CommandBlockChild, Day, Scalar
+    from callflow.types import CommandBlockChild, Scalar
 
 
 class Call(Element):
@@ -19,8 +20,8 @@ class Call(Element):
     __slots__ = ()
     xml_tag = "Call"
     fields = (
-        Field("field", "field", checks.one_of(*checks.CALL_FIELDS)),
-        Field("value", "value", checks.scalar),
+        Field("field", checks.one_of(CallField)),
+        Field("value", checks.scalar),
     )
 
     field: CallField | None
@@ -35,7 +36,7 @@ class Call(Element):
         self._init(children, field, value)
         if (self.field is None) != (self.value is None):
             missing = "value" if self.value is None else "field"
-            raise checks.fail("Call", missing, "is required with the other of field/value", None)
+            raise checks.invalid("Call", missing, "is required with the other of field/value", None)
 
 
 class Geo(Element):
@@ -44,7 +45,7 @@ class Geo(Element):
 
     __slots__ = ()
     xml_tag = "Geo"
-    fields = (Field("states", "states", checks.states), Field("county", "county", checks.county))
+    fields = (Field("states", checks.states), Field("county", checks.county))
 
     states: tuple[str, ...] | None
     county: str | None
@@ -69,7 +70,7 @@ class Schedule(Element):
 
     __slots__ = ()
     xml_tag = "Schedule"
-    fields = (Field("dow", "dow", checks.days), Field("time", "time", checks.time_range))
+    fields = (Field("dow", checks.days), Field("time", checks.time_range))
 
     dow: tuple[Day, ...] | None
     time: str | None

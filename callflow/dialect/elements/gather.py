@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from callflow.dialect import nesting
 from callflow.dialect import values as checks
+from callflow.dialect.choices import GatherMethod
 from callflow.dialect.elements.base import Element, Field
 from callflow.exceptions import NestingError
 
 if TYPE_CHECKING:
-    from callflow.types import BlockChild, GatherChild, GatherMethod, SwitchChild
+    from callflow.types import BlockChild, GatherChild, SwitchChild
+
+DEFAULT_DTMF_LENGTH: Final = 1
+"""How many digits a Gather collects when it sets no ``dtmf_length`` (§7 #2)."""
 
 
 class Gather(Element):
@@ -29,13 +33,13 @@ class Gather(Element):
     __slots__ = ()
     xml_tag = "Gather"
     fields = (
-        Field("dtmf_length", "dtmf_length", checks.count),
-        Field("dtmf_stop", "dtmf_stop", checks.key),
-        Field("url", "url", checks.url),
-        Field("method", "method", checks.one_of("GET", "POST")),
-        Field("timeout", "timeout", checks.ms),
-        Field("attempts", "attempts", checks.count),
-        Field("tag", "tag", checks.tag),
+        Field("dtmf_length", checks.count),
+        Field("dtmf_stop", checks.key),
+        Field("url", checks.url),
+        Field("method", checks.one_of(GatherMethod)),
+        Field("timeout", checks.ms),
+        Field("attempts", checks.count),
+        Field("tag", checks.tag),
     )
 
     dtmf_length: int | None
@@ -73,7 +77,7 @@ class Gather(Element):
                 value = child._values[0]
                 if value in seen:
                     rule = "duplicates another branch of this Gather (D5)"
-                    raise checks.fail("DTMF", "value", rule, value)
+                    raise checks.invalid("DTMF", "value", rule, value)
                 seen.add(value)
 
     def branches(self) -> tuple[tuple[DTMF, str], ...]:
@@ -111,7 +115,7 @@ class DTMF(Element):
 
     __slots__ = ()
     xml_tag = "DTMF"
-    fields = (Field("value", "value", checks.keys, required=True),)
+    fields = (Field("value", checks.keys, required=True),)
 
     value: str
 
@@ -138,7 +142,7 @@ class Case(Element):
 
     __slots__ = ()
     xml_tag = "Case"
-    fields = (Field("dtmf", "dtmf", checks.keys, required=True),)
+    fields = (Field("dtmf", checks.keys, required=True),)
 
     dtmf: str
 
@@ -151,7 +155,7 @@ class Default(Element):
 
     __slots__ = ()
     xml_tag = "Default"
-    fields = (Field("tag", "tag", checks.tag),)
+    fields = (Field("tag", checks.tag),)
 
     tag: str | None
 

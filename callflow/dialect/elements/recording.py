@@ -20,9 +20,9 @@ class Record(Element):
     __slots__ = ()
     xml_tag = "Record"
     fields = (
-        Field("tag", "tag", checks.tag),
-        Field("asr", "asr", checks.boolean),
-        Field("timeout", "timeout", checks.ms),
+        Field("tag", checks.tag),
+        Field("asr", checks.boolean),
+        Field("timeout", checks.ms),
     )
 
     tag: str | None
@@ -44,7 +44,7 @@ class RecordStart(Element):
 
     __slots__ = ()
     xml_tag = "RecordStart"
-    fields = (Field("tag", "tag", checks.tag),)
+    fields = (Field("tag", checks.tag),)
 
     tag: str | None
 
@@ -57,7 +57,7 @@ class RecordStop(Element):
 
     __slots__ = ()
     xml_tag = "RecordStop"
-    fields = (Field("tag", "tag", checks.tag),)
+    fields = (Field("tag", checks.tag),)
 
     tag: str | None
 
@@ -70,7 +70,7 @@ class RecordWait(Element):
 
     __slots__ = ()
     xml_tag = "RecordWait"
-    fields = (Field("tag", "tag", checks.tag),)
+    fields = (Field("tag", checks.tag),)
 
     tag: str | None
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from callflow.dialect import values as checks
+from callflow.dialect.choices import CallbackMethod
 from callflow.dialect.elements.base import Element, Field
 
 if TYPE_CHECKING:
     from callflow.dialect.elements.document import Error
-    from callflow.types import CallbackChild, CallbackMethod
+    from callflow.types import CallbackChild
 
 
 class Callback(Element):
@@ -22,11 +23,11 @@ class Callback(Element):
     __slots__ = ()
     xml_tag = "Callback"
     fields = (
-        Field("url", "url", checks.url, required=True),
-        Field("method", "method", checks.one_of("GET", "POST", "PATCH", "DELETE")),
-        Field("body", "body", checks.boolean),
-        Field("timeout", "timeout", checks.ms),
-        Field("tag", "tag", checks.tag),
+        Field("url", checks.url, required=True),
+        Field("method", checks.one_of(CallbackMethod)),
+        Field("body", checks.boolean),
+        Field("timeout", checks.ms),
+        Field("tag", checks.tag),
     )
 
     url: str
@@ -54,11 +55,11 @@ class Curl(Element):
     __slots__ = ()
     xml_tag = "Curl"
     fields = (
-        Field("body", "body", checks.non_empty_text),
-        Field("url", "url", checks.url, required=True),
-        Field("method", "method", checks.curl_method),
-        Field("timeout", "timeout", checks.ms),
-        Field("tag", "tag", checks.tag),
+        Field("body", checks.non_empty_text),
+        Field("url", checks.url, required=True),
+        Field("method", checks.curl_method),
+        Field("timeout", checks.ms),
+        Field("tag", checks.tag),
     )
     content = "body"
 

@@ -1,0 +1,204 @@
+"""The requests one simulated call makes, trusting no server: documents fetched and checked,
+Curl requests, and the events posted to an App's event webhook.
+
+Each request has one total deadline (a document's own ``timeout``, capped by
+``max_timeout_ms``), a reply is read up to ``max_document_bytes``, and ``max_fetches`` bounds
+the documents and Curl requests of a call together. Every request is traced with the secrets
+of its URL redacted (the request itself carries the real values).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import KW_ONLY, dataclass
+from typing import Any, Final
+
+from callflow.dialect.elements.call_control import Hangup
+from callflow.dialect.elements.document import Response
+from callflow.dialect.reader import MAX_BYTES
+from callflow.dialect.validation import check
+from callflow.server.running import FALLBACK_HEADER
+from callflow.simulator.trace import (
+    FALLBACK_TAG,
+    FallbackCause,
+    FallbackEvent,
+    RequestEvent,
+    TraceEvent,
+    WarningEvent,
+)
+from callflow.simulator.transport import (
+    REDACTED,
+    SECRET_PARAMS,
+    Reply,
+    Transport,
+    redact,
+    with_query,
+)
+
+MAX_FETCHES: Final = 50
+MAX_TIMEOUT_MS: Final = 10_000
+"""The longest a request may take, whatever timeout a document asks for."""
+MAX_DOCUMENT_BYTES: Final = MAX_BYTES
+"""The longest reply body read; the rest is abandoned (the validator's limit)."""
+DEFAULT_FETCH_TIMEOUT_MS: Final = 10_000  # §7 #7
+FALLBACK_CAUSES: Final[Mapping[str, FallbackCause]] = {
+    "error": "error",
+    "timeout": "timeout",
+    "invalid": "invalid",
+}
+"""The causes a callflow App names in ``x-callflow-fallback``; any other is ``unknown``."""
+
+Fetched = tuple[Response, bytes]
+"""A document that was fetched and is valid, and its bytes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One request a call makes: ``params`` go in the query, after the URL's own (D9);
+    ``purpose`` names it in the trace (``webhook``, ``gather``, ``curl``...); no
+    ``timeout_ms`` (or 0) means the default."""
+
+    method: str
+    url: str
+    params: Mapping[str, str]
+    purpose: str
+    _: KW_ONLY
+    json_body: Any = None
+    content: bytes | None = None
+    content_type: str | None = None
+    timeout_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchPolicy:
+    """What the requests of a Simulator's calls may do, and what of them a trace may show."""
+
+    max_fetches: int = MAX_FETCHES
+    max_timeout_ms: int = MAX_TIMEOUT_MS
+    max_document_bytes: int = MAX_DOCUMENT_BYTES
+    secret_params: frozenset[str] = SECRET_PARAMS
+    """Query parameters whose values the trace shows as ``REDACTED``."""
+    secret_values: frozenset[str] = frozenset()
+    """Values (an access key) the trace shows as ``REDACTED`` wherever they appear."""
+
+
+class Fetcher:
+    """Makes the requests of one call through ``transport`` and traces them with ``emit``.
+
+    ``end_call`` is how a request past ``max_fetches`` ends the call: it returns the
+    exception to raise. After a failed fetch, :attr:`last_failure` says why and
+    :attr:`last_url` is the URL as it was sent.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        policy: FetchPolicy,
+        *,
+        emit: Callable[[TraceEvent], None],
+        end_call: Callable[[str], BaseException],
+    ) -> None:
+        self.transport = transport
+        self.policy = policy
+        self.emit = emit
+        self.end_call = end_call
+        self.sent = 0
+        self.last_failure = ""
+        self.last_url = ""
+
+    def shown(self, url: str) -> str:
+        """``url`` as the trace records it: secrets redacted (the request uses the real one)."""
+        return self.scrub(redact(url, self.policy.secret_params))
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every known secret value (an access key) replaced."""
+        for value in self.policy.secret_values:
+            if value:
+                text = text.replace(value, REDACTED)
+        return text
+
+    def fetch(self, request: Request) -> Fetched | None:
+        """Fetch and check a document; None (with the reason traced) when it fails."""
+        reply, full = self.send(request)
+        if reply is None:
+            return None
+        shown = self.shown(full)
+        if reply.error is not None or reply.status is None:
+            self.last_failure = self.scrub(reply.error or "request failed")
+            return None
+        if not 200 <= reply.status < 300:
+            self.last_failure = f"HTTP {reply.status} from {shown}"
+            return None
+        if reply.too_large:
+            self.last_failure = (
+                f"the reply from {shown} is larger than the limit of "
+                f"{self.policy.max_document_bytes} bytes (the rest was not read)"
+            )
+            self.emit(WarningEvent(self.last_failure))
+            return None
+        document = self.document(reply.body, shown)
+        if document is None:
+            return None
+        if FALLBACK_HEADER not in reply.headers and _ends_in_fallback(document):
+            self.emit(FallbackEvent(shown, "unknown"))  # a server that is not callflow's
+        return document, reply.body
+
+    def send(self, request: Request) -> tuple[Reply | None, str]:
+        """Make one request (a document fetch or a Curl, both counted in ``max_fetches``);
+        return its reply (None when the URL cannot be resolved) and the URL sent."""
+        self.sent += 1
+        if self.sent > self.policy.max_fetches:
+            raise self.end_call(f"more than {self.policy.max_fetches} requests, documents and Curl")
+        recorded = {
+            name: (REDACTED if name in self.policy.secret_params else value)
+            for name, value in request.params.items()
+        }
+        method, url, purpose = request.method, request.url, request.purpose
+        resolved = self.transport.resolve(url)
+        self.last_url = url
+        if resolved is None:
+            shown = self.shown(url)
+            self.last_failure = f"cannot resolve the path-only URL {shown!r} without a server"
+            self.emit(RequestEvent(method, shown, recorded, None, purpose, self.last_failure))
+            return None, url
+        full = self.last_url = with_query(resolved, request.params)
+        wanted = request.timeout_ms or DEFAULT_FETCH_TIMEOUT_MS
+        reply = self.transport.request(
+            method,
+            full,
+            json_body=request.json_body,
+            content=request.content,
+            content_type=request.content_type,
+            timeout_ms=min(wanted, self.policy.max_timeout_ms),  # a document cannot ask more
+            max_bytes=self.policy.max_document_bytes,
+        )
+        error = self.scrub(reply.error) if reply.error is not None else None
+        self.emit(RequestEvent(method, self.shown(full), recorded, reply.status, purpose, error))
+        cause = reply.headers.get(FALLBACK_HEADER)
+        if cause is not None:
+            self.emit(FallbackEvent(self.shown(full), FALLBACK_CAUSES.get(cause, "unknown")))
+        return reply, full
+
+    def document(self, body: bytes, source: str) -> Response | None:
+        """``body`` as a document; None (with a warning traced) when it is not valid."""
+        problems, document, _ = check(body, max_bytes=self.policy.max_document_bytes)
+        if document is None:
+            first = problems[0] if problems else None
+            where = str(first) if first else "invalid"
+            self.last_failure = f"invalid document from {source}: {where}"
+            self.emit(WarningEvent(self.last_failure))
+            return None
+        return document
+
+    def post_event(self, body: dict[str, Any]) -> None:
+        """Post ``body`` to the in-process App's event webhook (not counted, not traced)."""
+        app = self.transport.app
+        if app is None:
+            return
+        url = with_query(self.transport.base + app.settings.events_path, self.transport.query)
+        self.transport.request("POST", url, json_body=body)
+
+
+def _ends_in_fallback(document: Response) -> bool:
+    """Whether ``document`` is callflow's fallback (``<Hangup tag="callflow-fallback"/>``)."""
+    return any(isinstance(el, Hangup) and el.tag == FALLBACK_TAG for el in document.iter())

@@ -1,0 +1,64 @@
+"""What the simulated world does: the keys a caller presses, the outcome of each Dial.
+
+Both are scripted (keys per listening command, an outcome per Dial) or asked for while the
+call runs (an :data:`InputProvider`, a mapping that asks per Dial target).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from callflow.exceptions import DialScriptError
+
+KEYS: Final = re.compile(r"[0-9*#]*")
+"""What a phone keypad can send (DTMF)."""
+DIAL_OUTCOMES: Final = ("answer", "busy", "no-answer", "fail")
+"""What a dialled target does; ``answer`` is the default."""
+
+Keys = str | None
+"""What the caller does at one listening command (a Gather attempt, a Pause with
+``dtmf_stop``): keys pressed (``"1234#"``) or no input."""
+DialScript = str | Mapping[str, str]
+"""One Dial's outcome: for every target, or per target (``{"15550100200": "busy"}``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GatherPrompt:
+    """What an input provider is told when a command listens for keys: a Gather attempt,
+    or (``command="Pause"``) a Pause that a ``dtmf_stop`` key ends early."""
+
+    prompt: list[str]
+    attempt: int
+    attempts: int
+    dtmf_length: int
+    dtmf_stop: str | None
+    command: Literal["Gather", "Pause"] = "Gather"
+
+
+InputProvider = Callable[[GatherPrompt], Keys]
+"""Asked for the caller's keys each time a command listens."""
+
+
+def scripted_keys(keys: Iterable[Keys]) -> InputProvider:
+    """An input provider that answers with ``keys`` in order, then with no input."""
+    remaining = iter(list(keys))
+
+    def provide(prompt: GatherPrompt) -> Keys:
+        return next(remaining, None)
+
+    return provide
+
+
+def check_dial_script(script: DialScript) -> DialScript:
+    """Return ``script``; raise :class:`DialScriptError` for an outcome that does not exist
+    (a usage error, caught before the call starts)."""
+    if isinstance(script, Mapping):
+        for target, outcome in script.items():
+            if outcome not in DIAL_OUTCOMES:
+                raise DialScriptError(outcome, DIAL_OUTCOMES, target)
+    elif script not in DIAL_OUTCOMES:
+        raise DialScriptError(script, DIAL_OUTCOMES)
+    return script
