@@ -18,6 +18,7 @@ Every error derives from :class:`CallflowError` and also from the builtin it res
     ├── TargetError(ValueError)            a simulator target that cannot be used
     ├── LocationError(ValueError)          a caller location that is not STATE[,COUNTY]
     ├── DialScriptError(ValueError)        a scripted Dial outcome that does not exist
+    ├── SlotError(ValueError)              a Slot with a bad name, or rendered unfilled
     └── UsageError                         a bad command line or unreadable input (exit 2)
 """
 
@@ -164,6 +165,16 @@ class DialScriptError(CallflowError, ValueError):
         self.target = target
         which = "dial outcome" if target is None else f"dial outcome for {target}"
         super().__init__(f"{which} must be one of {', '.join(self.allowed)} (got {outcome!r})")
+
+
+class SlotError(CallflowError, ValueError):
+    """A :class:`~callflow.Slot` whose name cannot be a keyword argument, or a document with
+    Slots given to ``render()`` instead of ``prepare(doc).render(...)``."""
+
+    def __init__(self, problem: str, name: str | None = None) -> None:
+        self.problem = problem
+        self.name = name
+        super().__init__(problem if name is None else f"{problem}: {name!r}")
 
 
 class UsageError(CallflowError):

@@ -7,6 +7,8 @@ import re
 import secrets
 from typing import Final
 
+from callflow.exceptions import SlotError
+
 _NONCE: Final = secrets.token_hex(8)
 MARK_OPEN: Final = f"\ue000{_NONCE}:"
 MARK_CLOSE: Final = "\ue001"
@@ -37,8 +39,8 @@ class Slot(str):
             or keyword.iskeyword(name)
             or name.startswith("_")
         ):
-            raise ValueError(
-                f"a slot name must be an ASCII identifier, not a keyword or _private: {name!r}"
+            raise SlotError(
+                "a slot name must be an ASCII identifier, not a keyword or _private", name
             )
         slot = super().__new__(cls, f"{MARK_OPEN}{name}{MARK_CLOSE}")
         slot.name = name
