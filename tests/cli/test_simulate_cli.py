@@ -4,7 +4,6 @@ fetch or limit, 2 usage), scripted keys and dial outcomes, time, place, interact
 from __future__ import annotations
 
 import fcntl
-import importlib.util
 import io
 import json
 import os
@@ -1137,7 +1136,6 @@ TWO_SEVENS = (
 )
 
 
-@pytest.mark.skipif(importlib.util.find_spec("readline") is None, reason="no readline module")
 def test_terminal_line_editing_history_and_no_color(tmp_path: Path, pty_call: PtyFactory) -> None:
     call = pty_call(write(tmp_path, TWO_SEVENS), env={"NO_COLOR": "1"})
     call.expect(b"keys? ")
