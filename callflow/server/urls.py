@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from callflow.dialect.serialising import escape_attribute, escape_text
 from callflow.server.settings import Settings
@@ -23,14 +24,19 @@ _PLAY_TEXT = re.compile(rb"(<Play\b[^>]*>)(/[^<]*)<")
 
 
 def carried_query(settings: Settings, session_token: str | None = None) -> str:
-    """The query a link back into the app carries: the access key (when one is required)
-    and the session token (when a session travels)."""
-    pairs: dict[str, str] = {}
-    if session_token is not None:
-        pairs[SESSION_PARAM] = session_token
-    if settings.access_key is not None:
-        pairs[settings.access_key_param] = settings.access_key
-    return urlencode(pairs)
+    """The query a link back into the app carries: the session token (when a session
+    travels) and the access key (when one is required). Every webhook request builds it, so
+    the access-key part is encoded once per setting."""
+    key = _access_query(settings.access_key_param, settings.access_key)
+    if session_token is None:
+        return key
+    session = f"{SESSION_PARAM}={quote_plus(session_token)}"
+    return f"{session}&{key}" if key else session
+
+
+@functools.lru_cache(maxsize=8)
+def _access_query(param: str, access_key: str | None) -> str:
+    return "" if access_key is None else urlencode({param: access_key})
 
 
 def absolutize(body: bytes, base: str, query: str = "", link_query: str | None = None) -> bytes:
