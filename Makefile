@@ -6,8 +6,10 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 # Debian packages the tests start for real, as command:package (Redis and nginx on loopback
-# ports; openssl makes the test TLS certificate). Installed when missing (CI runs as root).
-SYSTEM_PACKAGES := redis-server:redis-server nginx:nginx openssl:openssl
+# ports; openssl makes the test TLS certificate; Graphviz draws `callflow explore --format svg`;
+# headless Chromium and its driver open the console). Installed when missing (CI runs as root).
+SYSTEM_PACKAGES := redis-server:redis-server nginx:nginx openssl:openssl dot:graphviz \
+	chromium:chromium chromedriver:chromium-driver
 
 .PHONY: serve test check bench clean system-packages
 
