@@ -5,6 +5,11 @@
 ...     trace = sim.call(keys=["1"])
 ...     assert_heard(trace, "Press 1 for support")
 
+:func:`explore` maps every path of an App and checks it (``docs/explore.md``):
+
+>>> from callflow.testing import assert_clean, explore
+>>> assert_clean(explore("flows:app"))  # doctest: +SKIP
+
 A failure is never a pass: a call that got a fallback document does not end "normally", and
 the pytest plugin fails a test during which an App logged an error or a simulator received a
 fallback document, unless the test expects one (:func:`expect_fallback`, or the
@@ -19,6 +24,8 @@ import threading
 from collections.abc import Iterator
 
 from callflow.simulator.engine import listening_for_fallbacks
+from callflow.simulator.explore import Exploration as Exploration
+from callflow.simulator.explore import explore as explore
 from callflow.simulator.facade import Simulator as Simulator
 from callflow.simulator.geography import Location as Location
 from callflow.simulator.inputs import GatherPrompt as GatherPrompt
@@ -26,16 +33,19 @@ from callflow.simulator.trace import REASONS, FallbackEvent, is_reason
 from callflow.simulator.trace import Trace as Trace
 
 __all__ = [
+    "Exploration",
     "GatherPrompt",
     "Location",
     "Simulator",
     "Trace",
+    "assert_clean",
     "assert_dialed",
     "assert_ended",
     "assert_heard",
     "assert_not_heard",
     "assert_requested",
     "expect_fallback",
+    "explore",
 ]
 
 
@@ -81,6 +91,16 @@ def assert_ended(trace: Trace, reason: str | None = None, *, normally: bool = Tr
             known = ", ".join(sorted(REASONS))
             hint = f" ({reason!r} is not a hang-up reason: {known} or 'hangup (TAG)')"
         raise _fail(f"the call ended with {trace.hangup_reason!r}, not {reason!r}{hint}", trace)
+
+
+def assert_clean(exploration: Exploration) -> None:
+    """Assert an exploration (:func:`explore`) found nothing; the message is its map and
+    its findings, each with the ``callflow simulate`` command line that reproduces it."""
+    if not exploration.clean:
+        raise AssertionError(
+            f"the exploration found {len(exploration.findings)} problems:\n"
+            + exploration.render("text")
+        )
 
 
 def _why(trace: Trace) -> str:

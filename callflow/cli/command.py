@@ -1,4 +1,4 @@
-"""The ``callflow`` command: validate, lint, serve, simulate.
+"""The ``callflow`` command: validate, lint, serve, simulate, explore.
 
 Exit codes: 0 success, 1 the documents (or the simulated call) have problems, 2 usage errors
 or unreadable files, 130 interrupted (Ctrl-C).
@@ -196,15 +196,15 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=HelpFormatter,
         description=describe(
             "Opentact XML call flows: validate and lint documents, serve an App, simulate a "
-            "call. `callflow COMMAND --help` explains each command, its options and its exit "
-            "codes."
+            "call, explore every path of an App. `callflow COMMAND --help` explains each "
+            "command, its options and its exit codes."
         ),
         epilog=exit_codes(
             (EXIT_OK, "success"),
             (
                 EXIT_PROBLEMS,
                 "problems: an invalid document, a lint warning or error, a simulated call "
-                "that failed",
+                "that failed, an exploration with findings",
             ),
             (EXIT_USAGE, "usage error, unreadable input or a configuration error"),
             (3, "callflow serve could not start (the port is taken...)"),
@@ -300,10 +300,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _extra_commands() -> list[
     Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]
 ]:
+    from callflow.cli import explore as explore_cli
     from callflow.cli import serve
     from callflow.cli import simulate as simulate_cli
 
-    return [serve.add_command, simulate_cli.add_command]
+    return [serve.add_command, simulate_cli.add_command, explore_cli.add_command]
 
 
 def main(

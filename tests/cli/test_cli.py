@@ -373,13 +373,14 @@ def parsers() -> dict[str, argparse.ArgumentParser]:
     return {"": parser, **commands.choices}
 
 
-COMMANDS = ["", "validate", "lint", "serve", "simulate"]
+COMMANDS = ["", "validate", "lint", "serve", "simulate", "explore"]
 EXIT_CODES = {
     "": ["0", "1", "2", "3", "130"],
     "validate": ["0", "1", "2"],
     "lint": ["0", "1", "2"],
     "serve": ["0", "1", "2", "3"],
     "simulate": ["0", "1", "2", "130"],
+    "explore": ["0", "1", "2"],
 }
 
 

@@ -45,16 +45,19 @@ def failing(check: Callable[[], None]) -> str:
 
 def test_public_names() -> None:
     assert sorted(callflow.testing.__all__) == [
+        "Exploration",
         "GatherPrompt",
         "Location",
         "Simulator",
         "Trace",
+        "assert_clean",
         "assert_dialed",
         "assert_ended",
         "assert_heard",
         "assert_not_heard",
         "assert_requested",
         "expect_fallback",
+        "explore",
     ]
 
 
