@@ -49,7 +49,8 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
             (
                 2,
                 "usage or configuration error, in one line: a bad APP or option, --workers "
-                "with the in-memory session store, a setting the App refuses...",
+                "with the in-memory session store, a setting the App refuses, --console "
+                "in production mode...",
             ),
             (3, "uvicorn could not start: the port is taken, the address cannot be bound..."),
         ),
@@ -99,6 +100,12 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="log lines as text or one JSON object each (default: the App's log_format "
         "setting, CALLFLOW_LOG_FORMAT, else text)",
     )
+    serve.add_argument(
+        "--console",
+        action="store_true",
+        help="also serve /_console, a softphone in the browser that places simulated calls "
+        "against the App (development mode only; one process) (default: off)",
+    )
     serve.set_defaults(handler=run)
 
 
@@ -138,6 +145,11 @@ def run(args: argparse.Namespace, out: object, stdin: object) -> int:
         raise UsageError("--workers must be >= 1")
     if args.reload and args.workers and args.workers > 1:
         raise UsageError("--reload and --workers cannot be combined")
+    if args.console and args.workers and args.workers > 1:
+        raise UsageError(
+            f"--console and --workers {args.workers} cannot be combined: a console call "
+            "lives in one process"
+        )
     # Like `uvicorn`'s --app-dir default: the app module is looked up from the cwd.
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
@@ -159,12 +171,16 @@ def run(args: argparse.Namespace, out: object, stdin: object) -> int:
             "by one worker would be missing on the others; set CALLFLOW_SESSION_URL="
             "redis://HOST:6379/0 (or pass App(store=...) a shared store)"
         )
+    served: Any = app if one_process else args.app
+    if args.console:
+        served = _with_console(app, args)
     wanted = getattr(getattr(app, "settings", None), "log_format", log_format)
     if args.log_format is None and wanted != log_format:
         log_format = wanted  # the App's own log_format= setting
         configure(level, log_format)
     uvicorn.run(
-        app if one_process else args.app,
+        served,
+        factory=args.console and not one_process,
         host=args.host,
         port=args.port,
         reload=args.reload,
@@ -178,6 +194,25 @@ def run(args: argparse.Namespace, out: object, stdin: object) -> int:
         log_level=level,
     )
     return 0
+
+
+def _with_console(app: Any, args: argparse.Namespace) -> Any:
+    """What uvicorn serves under ``--console``: the App with its console around it, or under
+    ``--reload`` the factory that builds that in the reloading process."""
+    from callflow.server.app import App
+    from callflow.simulator.console.app import APP_VARIABLE, Console
+
+    if not isinstance(app, App):
+        raise UsageError(f"--console needs a callflow App, and {args.app} is not one")
+    if app.settings.mode == "production":
+        raise UsageError(
+            "--console is for development only, and this App is in production mode "
+            "(CALLFLOW_MODE=production)"
+        )
+    if args.reload:
+        os.environ[APP_VARIABLE] = args.app
+        return "callflow.simulator.console.app:from_environment"
+    return Console(app)
 
 
 def _share_development_secret() -> None:
