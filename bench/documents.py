@@ -11,6 +11,8 @@ from lxml import etree
 
 import callflow as cf
 
+from . import minimal_dsl as minimal
+
 DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 CALLERS = ["Zoë & <Co>", 'Ann "The Boss" O\'Neil', "Bob", "Chloé > Dan"]
 NUMBERS = ["15550100200", "15550100201", "15550100202"]
@@ -92,6 +94,21 @@ def callflow_large(name: str) -> cf.Response:
         commands.append(cf.Play(f"https://cdn.example.com/{i}.mp3?a=1&b=2"))
         commands.append(cf.Say("Thanks.", loop=2))
     return cf.Response(*commands)
+
+
+# -- the minimal checked DSL (bench.minimal_dsl): the contender of a document built anew -------
+
+
+def minimal_ivr(name: str, number: str, ref: str) -> bytes:
+    return minimal.render(minimal.ivr(name, number, ref, DESK))
+
+
+def minimal_large(name: str) -> bytes:
+    return minimal.render(minimal.large(name, LARGE_COMMANDS))
+
+
+ELEMENTS = {"small": 4, "ivr": 22, "large": LARGE_COMMANDS + 1}
+"""How many elements each document has (for the cost per element)."""
 
 
 # -- the floor: hand-written f-strings with xml.sax.saxutils ---------------------------------

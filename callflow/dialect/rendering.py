@@ -29,17 +29,14 @@ def render(doc: Response) -> bytes:
     """
     if not isinstance(doc, Response):
         raise TypeError(f"render() takes a Response, not {type(doc).__name__}")
-    rendered: bytes | None = getattr(doc, "_bytes", None)
+    rendered = doc._bytes
     if rendered is None:
-        xml = to_xml(doc)
+        xml = doc._xml
         if MARK_OPEN in xml and MARK.search(xml):
             raise TypeError("the document has Slots: render it with callflow.prepare(doc).render()")
         rendered = (DECLARATION + xml).encode()
-        _keep_bytes(doc, rendered)  # immutable: the next render of it is a lookup
+        doc._bytes = rendered  # immutable: the next render of it is a lookup
     return rendered
-
-
-_keep_bytes = Response.__dict__["_bytes"].__set__
 
 
 def to_xml(node: Element) -> str:
@@ -49,4 +46,4 @@ def to_xml(node: Element) -> str:
     joins their strings); a subtree built once, at module level say, costs nothing on the
     next document that holds it.
     """
-    return node._xml or ""
+    return node._xml

@@ -1,15 +1,14 @@
 """How an element writes its XML: escaping, the wire form of values, and the serialiser code.
 
-Every element class compiles :func:`serialiser_lines` into its generated ``_init``
-(:mod:`callflow.dialect.elements.base`), so an element writes its XML once, when it is built;
-:mod:`callflow.dialect.rendering` then only joins and encodes. This module imports no element:
-the elements import it.
+Every element class compiles :func:`attribute` and :func:`text` into its generated
+``__init__`` (:mod:`callflow.dialect.elements.constructors`), so an element writes its XML
+once, when it is built; :mod:`callflow.dialect.rendering` then only joins and encodes. This
+module imports no element: the elements import it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from callflow.dialect import values as checks
 from callflow.dialect.values import Checker
@@ -50,74 +49,55 @@ def wire_value(value: object) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-class Attribute(Protocol):
-    """What the serialiser reads of an element's field: its name and the rule of its value."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def check(self) -> Checker: ...
-
-
 ContentMode = Literal["text", "attribute-with-children", "text-if-multiline"]
 
-_INTEGERS = frozenset((checks.ms, checks.count, checks.hold_ms, checks.volume))
+_INTEGERS = frozenset((checks.ms, checks.count, checks.hold_ms))
+
+NAMES: dict[str, Any] = {"WIRE": wire_value, "STR": str}
+"""The names the serialiser's code uses (upper case: no field, a lower-case identifier, can
+shadow one)."""
 
 
-def _format(variable: str, check: object) -> str:
-    """The expression writing ``variable``, a value accepted by ``check``, on the wire."""
+_TEXT_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;"))
+_ATTRIBUTE_ESCAPES = (*_TEXT_ESCAPES, ('"', "&quot;"), ("\n", "&#10;"), ("\t", "&#9;"))
+
+
+def _escaping(variable: str, escapes: tuple[tuple[str, str], ...], check: Checker) -> list[str]:
+    # escape_text and escape_attribute inlined: most values hold nothing to escape, and a
+    # test per character costs less than a call.
+    if check in checks.WHITESPACE_FREE:
+        escapes = tuple((char, ref) for char, ref in escapes if not char.isspace())
+    return [
+        f"if {char!r} in {variable}: {variable} = {variable}.replace({char!r}, {ref!r})"
+        for char, ref in escapes
+    ]
+
+
+def attribute(name: str, check: Checker) -> list[str]:
+    """The lines appending `` name="..."`` to ``_a``: the attribute ``name``, whose value,
+    accepted by ``check``, is in the variable ``name``. Only values that can hold markup are
+    escaped."""
     if check in _INTEGERS:
-        return f"STR({variable})"
+        # The checker returned an int (never a bool): its format is its str, in one string.
+        return [f"_a = f'{{_a}} {name}=\"{{{name}}}\"'"]
     if check is checks.boolean:
-        return f"('true' if {variable} else 'false')"
+        return [f"_a += ' {name}=\"true\"' if {name} else ' {name}=\"false\"'"]
     if check in checks.MARKUP_FREE:
-        return variable
+        return [f"_a += ' {name}=\"' + {name} + '\"'"]
     if check in (checks.days, checks.states):
-        return f"','.join({variable})"
+        return [f"_a += ' {name}=\"' + ','.join({name}) + '\"'"]
     if check is checks.frequencies:
-        return f"WIRE({variable})"
-    return f"ESCAPE_ATTRIBUTE({variable})"
+        return [f"_a += ' {name}=\"' + WIRE({name}) + '\"'"]
+    if check is checks.volume:
+        return [f"_a += ' {name}=\"' + STR({name}) + '\"'"]
+    return [
+        f"_e = {name}",
+        *_escaping("_e", _ATTRIBUTE_ESCAPES, check),
+        f"_a += ' {name}=\"' + _e + '\"'",
+    ]
 
 
-def serialiser_lines(
-    tag: str, fields: Sequence[Attribute], content: str | None, content_mode: ContentMode
-) -> tuple[list[str], dict[str, Any]]:
-    """Return the code that writes an element ``tag`` (and the names it uses).
-
-    The code is part of each class's generated ``_init``: it reads the checked values, in
-    variables named after the fields, and ``_inner`` (the children's XML, already written)
-    and assigns the element's XML to ``_xml``. Its own variables start with ``_`` and its
-    names are upper case, so no field (a lower-case identifier) can shadow one. Unrolled per
-    attribute; only values that can hold markup are escaped.
-    """
-    close = f"</{tag}>"
-    lines = [f"_xml = {'<' + tag!r}"]
-    if content is not None:
-        if content_mode == "attribute-with-children":
-            lines.append(f"_text, _inline = (None, {content}) if children else ({content}, None)")
-        elif content_mode == "text-if-multiline":
-            lines.append(f"_multi = {content} is not None and '\\n' in {content}")
-            lines.append(f"_text, _inline = ({content}, None) if _multi else (None, {content})")
-        else:
-            lines.append(f"_text, _inline = {content}, None")
-    for spec in fields:
-        variable = "_inline" if spec.name == content else spec.name
-        expression = _format(variable, spec.check)
-        lines.append(f"if {variable} is not None: _xml += ' {spec.name}=\"' + {expression} + '\"'")
-    if content is None:
-        lines.append(f"_xml = _xml + '>' + _inner + {close!r} if children else _xml + '/>'")
-    else:
-        lines.append("if _text is not None:")
-        lines.append(f"    _xml = _xml + '>' + ESCAPE_TEXT(_text) + _inner + {close!r}")
-        lines.append("elif children:")
-        lines.append(f"    _xml = _xml + '>' + _inner + {close!r}")
-        lines.append("else:")
-        lines.append("    _xml += '/>'")
-    namespace: dict[str, Any] = {
-        "ESCAPE_TEXT": escape_text,
-        "ESCAPE_ATTRIBUTE": escape_attribute,
-        "WIRE": wire_value,
-        "STR": str,
-    }
-    return lines, namespace
+def text(variable: str, target: str, check: Checker) -> list[str]:
+    """The lines assigning the text ``variable``, accepted by ``check``, to ``target``, escaped
+    as character data."""
+    return [f"{target} = {variable}", *_escaping(target, _TEXT_ESCAPES, check)]

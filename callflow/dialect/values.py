@@ -164,6 +164,10 @@ def boolean(element: str, attribute: str, value: object) -> bool:
     return value
 
 
+KEY_CHARS: Final = frozenset("0123456789*#")
+"""The DTMF keys, for the constructors' fast path of :func:`key`."""
+
+
 def key(element: str, attribute: str, value: object) -> str:
     """One DTMF key of ``0-9 * #``."""
     if not isinstance(value, str) or KEY.fullmatch(value) is None:
@@ -171,19 +175,39 @@ def key(element: str, attribute: str, value: object) -> str:
     return value
 
 
-def keys(element: str, attribute: str, value: object) -> str:
-    """One or more DTMF keys of ``0-9 * #``."""
-    if not isinstance(value, str) or KEYS.fullmatch(value) is None:
-        raise invalid(element, attribute, "must be one or more keys of 0-9 * #", value)
-    return value
+ACCEPTED: Final[dict[Checker, dict[str, None]]] = {}
+"""Checkers that remember the values they accepted, each in a bounded memo (at most
+:data:`MEMO_SIZE` values of class ``str`` exactly, the first ones seen). A value found in its
+checker's memo is accepted as it is, so the constructors test membership before they call the
+checker. Only accepted values are ever stored: a memo cannot let a rejected value through."""
+MEMO_SIZE: Final = 256
+"""Most values one memo keeps: flows repeat a handful of URLs, keys and names."""
+
+
+def _memo(check: Checker) -> dict[str, None]:
+    memo: dict[str, None] = {}
+    ACCEPTED[check] = memo
+    return memo
+
+
+def _remember(memo: dict[str, None], value: str) -> None:
+    if value.__class__ is str and len(memo) < MEMO_SIZE:
+        memo[value] = None
 
 
 def url(element: str, attribute: str, value: object) -> str:
     """An absolute http(s) URL or a path starting with ``/``."""
+    if value.__class__ is str and value in _URLS:
+        return value
     if not isinstance(value, str) or URL.fullmatch(value) is None:
         rule = "must be an absolute http(s) URL or a path starting with '/'"
         raise invalid(element, attribute, rule, value)
-    return xml_text(element, attribute, value)
+    text = xml_text(element, attribute, value)
+    _remember(_URLS, text)
+    return text
+
+
+_URLS: Final = _memo(url)
 
 
 def tag(element: str, attribute: str, value: object) -> str:
@@ -191,9 +215,11 @@ def tag(element: str, attribute: str, value: object) -> str:
     return xml_text(element, attribute, value)
 
 
-MARKUP_FREE: set[Checker] = set()
+MARKUP_FREE: set[Checker] = {key}
 """Checkers whose accepted values hold no character XML escapes (& < > " and whitespace
 other than space), so the renderer writes them as they are."""
+CHOICES: Final[dict[Checker, frozenset[str]]] = {}
+"""The values each :func:`one_of` checker accepts, for the constructors' fast path."""
 
 
 def one_of(literal: Any) -> Checker:
@@ -207,6 +233,7 @@ def one_of(literal: Any) -> Checker:
             raise invalid(element, attribute, f"must be one of {allowed}", value)
         return value
 
+    CHOICES[check] = frozenset(choices)
     if not any(ch in '&<>"\t\n\r' for choice in choices for ch in choice):
         MARKUP_FREE.add(check)
     return check
@@ -214,24 +241,24 @@ def one_of(literal: Any) -> Checker:
 
 def pattern(regex: re.Pattern[str], rule: str, *, markup_free: bool = False) -> Checker:
     """A checker for strings that fully match ``regex``; ``markup_free`` when no match can
-    hold a character XML escapes."""
-
-    accepted: dict[str, None] = {}  # values seen before: most flows repeat a handful
+    hold a character XML escapes. It remembers the values it accepted (:data:`ACCEPTED`)."""
 
     def check(element: str, attribute: str, value: object) -> object:
-        if type(value) is str and value in accepted:
+        if value.__class__ is str and value in accepted:
             return value
         if not isinstance(value, str) or regex.fullmatch(value) is None:
             raise invalid(element, attribute, rule, value)
-        if len(accepted) < 256:
-            accepted[value] = None
+        _remember(accepted, value)
         return value
 
+    accepted = _memo(check)
     if markup_free:
         MARKUP_FREE.add(check)
     return check
 
 
+keys = pattern(KEYS, "must be one or more keys of 0-9 * #", markup_free=True)
+"""One or more DTMF keys of ``0-9 * #``."""
 lang = pattern(LANG, "must be a language tag such as en-US", markup_free=True)
 voice_code = pattern(
     TOKEN, "must be a voice code (letters, digits, '_', '.', ':', '-')", markup_free=True
@@ -239,13 +266,14 @@ voice_code = pattern(
 curl_method = pattern(
     METHOD_TOKEN, "must be an upper-case HTTP method such as POST", markup_free=True
 )
-_META_NAMES: dict[str, None] = {}  # names seen before: most flows set a handful
+time_range = pattern(TIME_RANGE, "must be HH:MM:SS-HH:MM:SS (00-23:00-59:00-59)", markup_free=True)
+"""``HH:MM:SS-HH:MM:SS`` with valid hours, minutes and seconds."""
 
 
 def meta_name(element: str, attribute: str, value: object) -> str:
     """A Meta ``name`` (§3.24): any non-empty string XML can hold without whitespace or
     control characters (``2fa``, ``x.y-z``, ``käse``); Callback requests percent-encode it."""
-    if type(value) is str and value in _META_NAMES:
+    if value.__class__ is str and value in _META_NAMES:
         return value
     if isinstance(value, Slot):  # a name is structure: only values may be filled in
         raise invalid(element, attribute, "must be a str, not a Slot", value)
@@ -253,11 +281,11 @@ def meta_name(element: str, attribute: str, value: object) -> str:
     if META_NAME.fullmatch(name) is None:
         rule = "must be a non-empty name without whitespace or control characters"
         raise invalid(element, attribute, rule, value)
-    if len(_META_NAMES) < 256:
-        _META_NAMES[name] = None
+    _remember(_META_NAMES, name)
     return name
 
 
+_META_NAMES: Final = _memo(meta_name)
 county = pattern(COUNTY, "must be an upper-case county name such as ESSEX", markup_free=True)
 sip_target = pattern(SIP_TARGET, "must be a user@host[:port] SIP address")
 
@@ -291,16 +319,9 @@ def to_target(element: str, attribute: str, value: object) -> str:
         if number is None:
             raise invalid(element, attribute, _NOT_A_TARGET, value)
         stored = number
-    if len(_TARGETS) < 256 and len(value) <= 64:
+    if len(_TARGETS) < MEMO_SIZE and len(value) <= 64:
         _TARGETS[value] = stored
     return stored
-
-
-def time_range(element: str, attribute: str, value: object) -> str:
-    """``HH:MM:SS-HH:MM:SS`` with valid hours, minutes and seconds."""
-    if not isinstance(value, str) or TIME_RANGE.fullmatch(value) is None:
-        raise invalid(element, attribute, "must be HH:MM:SS-HH:MM:SS (00-23:00-59:00-59)", value)
-    return value
 
 
 def _items(element: str, attribute: str, value: object) -> tuple[object, ...]:
@@ -318,19 +339,57 @@ def _items(element: str, attribute: str, value: object) -> tuple[object, ...]:
     return items
 
 
+LISTED: Final[dict[Checker, dict[object, tuple[str, ...]]]] = {}
+"""The lists :func:`days` and :func:`states` accepted (tuples of ``str`` exactly, or
+comma-separated ``str``), each with the tuple stored for it, bounded as :data:`ACCEPTED`: a
+list found there is stored as the first was, without a call."""
+_LISTS = LISTED
+
+
+def _listed(check: Checker, value: object) -> tuple[str, ...] | None:
+    """``value`` as ``check`` stored it before (a tuple or a comma-separated str that it
+    accepted), or None: the fast path of :func:`days` and :func:`states`."""
+    if value.__class__ is tuple or value.__class__ is str:
+        try:
+            return _LISTS[check].get(value)
+        except TypeError:  # an unhashable item: the full check says what is wrong
+            return None
+    return None
+
+
+def _keep_listed(check: Checker, value: object, stored: tuple[str, ...]) -> None:
+    memo = _LISTS[check]
+    if len(memo) >= MEMO_SIZE:
+        return
+    if value.__class__ is str or (
+        isinstance(value, tuple)
+        and value.__class__ is tuple
+        and all(item.__class__ is str for item in value)
+    ):
+        memo[value] = stored
+
+
 def days(element: str, attribute: str, value: object) -> tuple[str, ...]:
     """Day names ``sun``..``sat`` (no duplicates)."""
+    stored = _listed(days, value)
+    if stored is not None:
+        return stored
     items = _items(element, attribute, value)
     for item in items:
         if item not in DAYS:
             raise invalid(element, attribute, f"must hold day names of {' '.join(DAYS)}", value)
     if len(set(items)) != len(items):
         raise invalid(element, attribute, "must not repeat a day", value)
-    return tuple(str(item) for item in items)
+    stored = tuple(str(item) for item in items)
+    _keep_listed(days, value, stored)
+    return stored
 
 
 def states(element: str, attribute: str, value: object) -> tuple[str, ...]:
     """Two-letter US postal codes, upper case (no duplicates)."""
+    stored = _listed(states, value)
+    if stored is not None:
+        return stored
     items = _items(element, attribute, value)
     for item in items:
         if item not in US_STATES:
@@ -339,7 +398,12 @@ def states(element: str, attribute: str, value: object) -> tuple[str, ...]:
             )
     if len(set(items)) != len(items):
         raise invalid(element, attribute, "must not repeat a state", value)
-    return tuple(str(item) for item in items)
+    stored = tuple(str(item) for item in items)
+    _keep_listed(states, value, stored)
+    return stored
+
+
+_LISTS.update({days: {}, states: {}})
 
 
 def frequencies(element: str, attribute: str, value: object) -> tuple[int | float, ...]:
@@ -366,9 +430,6 @@ def frequencies(element: str, attribute: str, value: object) -> tuple[int | floa
     return tuple(result)
 
 
-MARKUP_FREE.update((key, keys, time_range))
-
-
 def scalar(element: str, attribute: str, value: object) -> str:
     """A string, int, float or bool, stored as its wire string (bools as ``true``/``false``)."""
     if isinstance(value, bool):
@@ -378,5 +439,13 @@ def scalar(element: str, attribute: str, value: object) -> str:
     return xml_text(element, attribute, value)
 
 
+NORMALISED: Final[dict[Checker, dict[str, str]]] = {to_target: _TARGETS}
+"""Checkers that remember, for the values they accepted, the value they stored (bounded as
+:data:`ACCEPTED`): a value stored as it was given (a number already written as Opentact
+writes it) is accepted without a call."""
+WHITESPACE_FREE: Final = frozenset((url, to_target, sip_target, meta_name))
+"""Checkers whose accepted values hold no whitespace (their patterns exclude it), so the
+serialiser skips the tests for tab, line feed and return. (A Slot in their place is a marker
+without whitespace; the value it is filled with is escaped by the prepared renderer.)"""
 SLOTTABLE: Final = frozenset((xml_text, non_empty_text, url, tag, scalar, to_target, sip_target))
 """Checkers of text values a :class:`~callflow.dialect.slots.Slot` may stand for."""

@@ -1,8 +1,9 @@
-"""Generated code is visible (style guide §14b): every element class's ``_init`` and every
+"""Generated code is visible (style guide §14b): every element class's ``__init__`` and every
 prepared document's renderer is registered with linecache under a descriptive name, so
 tracebacks show the generated line and ``inspect.getsource`` works; the generated code reads
-like hand-written code (variables named after the fields) and is compiled when the class is
-defined, by modules that import one way."""
+like hand-written code (variables named after the fields), keeps the declared signature,
+docstring and annotations, and is compiled when the class is defined, by modules that import
+one way."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import inspect
 import linecache
 import traceback
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +26,7 @@ from callflow import (
     Response,
     Say,
     Slot,
+    To,
     prepare,
 )
 from callflow.dialect import values as checks
@@ -46,29 +49,70 @@ def test_every_element_class_is_found() -> None:
 
 @pytest.mark.parametrize("cls", ELEMENT_CLASSES, ids=lambda cls: cls.xml_tag)
 def test_every_init_is_registered_with_linecache(cls: type[Element]) -> None:
-    code = cls._init.__code__
-    assert code.co_filename == f"<callflow generated _init of {cls.__qualname__}>"
+    init = cls.__dict__["__init__"]
+    code = init.__code__
+    assert code.co_filename == f"<callflow generated __init__ of {cls.__qualname__}>"
     lines = linecache.getlines(code.co_filename)
-    assert lines and lines[0].startswith("def _init(self, children")
-    assert inspect.getsource(cls._init) == "".join(lines)
-    assert cls._init.__qualname__ == f"{cls.__qualname__}._init"
-    assert cls._init.__module__ == cls.__module__
+    assert lines and lines[0].startswith("def __init__(self")
+    assert inspect.getsource(init) == "".join(lines)
+    assert init.__qualname__ == code.co_qualname == f"{cls.__qualname__}.__init__"
+    assert init.__module__ == cls.__module__
+
+
+def _declared(cls: type[Element]) -> Any:
+    """The class's ``__init__`` as its module declares it (the signature; the body is ``...``)."""
+    tree = ast.parse(inspect.getsource(inspect.getmodule(cls)))  # type: ignore[arg-type]
+    body = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls.__name__)
+    return next(n for n in body.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
 
 
 @pytest.mark.parametrize("cls", ELEMENT_CLASSES, ids=lambda cls: cls.xml_tag)
-def test_init_parameters_are_named_after_the_fields(cls: type[Element]) -> None:
-    parameters = list(inspect.signature(cls._init).parameters)
-    assert parameters == ["self", "children", *(spec.name for spec in cls.fields)]
+def test_the_generated_init_keeps_the_declared_signature(cls: type[Element]) -> None:
+    declared = _declared(cls)
+    assert declared.body[-1].value.value is Ellipsis  # the body is generated
+    init = cls.__dict__["__init__"]
+    returns = f" -> {ast.unparse(declared.returns)}" if declared.returns else ""
+    source = f"def f({ast.unparse(declared.args)}){returns}: ..."
+    namespace: dict[str, Any] = {}
+    exec(source, namespace)
+    assert inspect.signature(init) == inspect.signature(namespace["f"])
+    assert init.__annotations__ == namespace["f"].__annotations__
+    assert init.__doc__ == ast.get_docstring(declared)
+    parameters = [p for p in inspect.signature(init).parameters if p not in ("self", "children")]
+    assert sorted(parameters) == sorted(spec.name for spec in cls.fields)
+
+
+def test_the_signature_is_what_help_shows() -> None:
+    assert str(inspect.signature(Say)) == (
+        "(text: 'str', *children: 'Error', type: 'SayType | None' = None,"
+        " gender: 'SayGender | None' = None, code: 'str | None' = None,"
+        " lang: 'str | None' = None, loop: 'int | None' = None, tag: 'str | None' = None)"
+        " -> 'None'"
+    )
+
+
+def test_a_wrong_argument_names_the_class() -> None:
+    unexpected = r"^Say\.__init__\(\) got an unexpected keyword argument 'voice'"
+    with pytest.raises(TypeError, match=unexpected):
+        Say("Hi", voice="x")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"^To\.__init__\(\) missing 1 required positional"):
+        To()  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"^Hangup\.__init__\(\) got an unexpected keyword"):
+        Hangup(text="bye")  # type: ignore[call-arg]
 
 
 def test_gather_init_reads_like_hand_written_code() -> None:
-    source = inspect.getsource(Gather._init)
+    source = inspect.getsource(Gather.__init__)
     assert source.startswith(
-        "def _init(self, children, dtmf_length, dtmf_stop, url, method, timeout, attempts, tag):\n"
-        "    if dtmf_length is not None: dtmf_length = CHECK_DTMF_LENGTH(TAG, 'dtmf_length', "
-        "dtmf_length)\n"
+        "def __init__(self, *children, dtmf_length=None, dtmf_stop=None, url=None, method=None,"
+        " timeout=None, attempts=None, tag=None):\n"
+        "    _a = ''\n"
+        "    if dtmf_length is not None:\n"
+        "        if not (dtmf_length.__class__ is int and dtmf_length >= 1): dtmf_length ="
+        " CHECK_DTMF_LENGTH(TAG, 'dtmf_length', dtmf_length)\n"
+        "        _a = f'{_a} dtmf_length=\"{dtmf_length}\"'\n"
     )
-    assert "_xml += ' dtmf_length=\"' + STR(dtmf_length) + '\"'" in source
+    assert "elif _k in _keys: self._duplicated(_k)" in source  # D5, while the children are read
     assert "v0" not in source
 
 
@@ -80,7 +124,7 @@ def test_a_failing_check_shows_the_generated_line() -> None:
     with pytest.raises(InvalidAttributeError) as info:
         Gather(dtmf_length=0)
     text = _formatted(info.value)
-    assert 'File "<callflow generated _init of Gather>", line 2, in _init' in text
+    assert 'File "<callflow generated __init__ of Gather>", line 4, in __init__' in text
     assert "dtmf_length = CHECK_DTMF_LENGTH(TAG, 'dtmf_length', dtmf_length)" in text
 
 
@@ -88,7 +132,7 @@ def test_a_missing_required_value_shows_the_generated_line() -> None:
     with pytest.raises(InvalidAttributeError) as info:
         Say(None)  # type: ignore[arg-type]
     text = _formatted(info.value)
-    assert 'File "<callflow generated _init of Say>", line 3, in _init' in text
+    assert 'File "<callflow generated __init__ of Say>", line 4, in __init__' in text
     assert "raise REQUIRED(TAG, 'text')" in text
 
 
@@ -148,6 +192,46 @@ def test_a_field_the_generated_code_cannot_use_is_refused(
             (Element,),
             {"__slots__": (), "xml_tag": "Bad", "fields": fields, "content": content},
         )
+
+
+def _declare(init: Any) -> type[Element]:
+    fields = (Field("tag", checks.tag), Field("name", checks.tag, required=True))
+    body = {"__slots__": (), "xml_tag": "Bad", "fields": fields, "__init__": init}
+    return type("Bad", (Element,), body)
+
+
+def _no_name(self: Any, *children: Any, tag: Any = None) -> None: ...
+def _extra(self: Any, *children: Any, tag: Any = None, name: Any, loud: Any = None) -> None: ...
+def _args(self: Any, *args: Any, tag: Any = None, name: Any) -> None: ...
+def _default(self: Any, *children: Any, tag: Any = "x", name: Any) -> None: ...
+def _kwargs(self: Any, *children: Any, name: Any, **tag: Any) -> None: ...
+
+
+@pytest.mark.parametrize(
+    ("init", "message"),
+    [
+        pytest.param(_no_name, "are not the fields", id="field-missing"),
+        pytest.param(_extra, "are not the fields", id="not-a-field"),
+        pytest.param(_args, "must be \\*children", id="args"),
+        pytest.param(_default, "a default must be None", id="default"),
+        pytest.param(_kwargs, "only plain", id="kwargs"),
+    ],
+)
+def test_a_signature_that_does_not_declare_the_fields_is_refused(init: Any, message: str) -> None:
+    with pytest.raises(TypeError, match=message):
+        _declare(init)
+
+
+def test_a_class_without_a_declared_init_takes_children_and_keyword_fields() -> None:
+    cls = type(
+        "Plain",
+        (Element,),
+        {"__slots__": (), "xml_tag": "Plain", "fields": (Field("tag", checks.tag),)},
+    )
+    assert str(inspect.signature(cls)) == "(*children, tag=None)"
+    assert cls(tag="a&b")._xml == '<Plain tag="a&amp;b"/>'
+    with pytest.raises(InvalidAttributeError, match="U\\+0000"):
+        cls(tag="\x00")
 
 
 def _runtime_imports() -> dict[str, set[str]]:

@@ -56,6 +56,7 @@ from callflow import (
     render,
     validate,
 )
+from callflow.dialect import values as checks
 from callflow.types import BlockChild
 
 Build = Callable[[], Element]
@@ -1501,19 +1502,22 @@ def test_full_elements_render_and_validate(build: Build) -> None:
 def test_fields_and_children_cannot_be_assigned_or_deleted(build: Build) -> None:
     element = build()
     before = repr(element)
-    for name in [*(spec.name for spec in element.fields), "children", "extra"]:
+    for name in [*(spec.name for spec in element.fields), "children"]:
         with pytest.raises(FrozenInstanceError):
             setattr(element, name, None)
-        if name != "extra":
-            with pytest.raises(FrozenInstanceError):
-                delattr(element, name)
+        with pytest.raises(FrozenInstanceError):
+            delattr(element, name)
+    # No other attribute can be added: the classes are slotted, without a __dict__.
+    with pytest.raises(AttributeError):
+        element.extra = None  # type: ignore[attr-defined]
+    assert not hasattr(element, "__dict__")
     assert repr(element) == before
 
 
 def test_assigning_a_typed_attribute_raises() -> None:
     say = Say("Hi")
     with pytest.raises(FrozenInstanceError, match="Say is immutable"):
-        say.text = "Bye"
+        say.text = "Bye"  # type: ignore[misc]
     assert say.text == "Hi"
 
 
@@ -1651,7 +1655,7 @@ def test_pickle_round_trip(build: Build, protocol: int) -> None:
     assert hash(restored) == hash(element)
     assert render(in_document(restored, "")[0]) == rendered
     with pytest.raises(FrozenInstanceError):
-        restored.children = ()
+        restored.children = ()  # type: ignore[misc]
 
 
 # -- sequences -------------------------------------------------------------------------------
@@ -1739,3 +1743,142 @@ def test_tone_hz_rejects_bytes() -> None:
     with pytest.raises(InvalidAttributeError) as info:
         Tone(hz=b"440")
     assert (info.value.element, info.value.attribute) == ("Tone", "hz")
+
+
+# -- the fast paths of the generated constructors ---------------------------------------------
+# Each check's common case is tested inline (an int compared, a str found in its checker's memo
+# of accepted values, a text tested for printable characters); whatever misses it takes the
+# checker itself. These tests warm every fast path first, then ask it for what it must refuse.
+
+
+def _warm() -> None:
+    Response(
+        Say("Warm", lang="en-US", loop=2, type="WaveNet", tag="t"),
+        Pause(length=1, dtmf_stop="#"),
+        Schedule(Hangup(), dow=("sat", "sun"), time="09:00:00-17:00:00"),
+        Gather(DTMF(Callback(url="https://ivr.example.com/warm"), value="1"), method="GET"),
+        Meta("name", "value"),
+    )
+
+
+class _Text(str):
+    """A str subclass: never in a memo, always checked in full."""
+
+
+@pytest.mark.parametrize(
+    ("build", "attribute", "rule"),
+    [
+        pytest.param(lambda: Say("Warm", loop=True), "loop", "must be an int", id="bool-as-count"),
+        pytest.param(lambda: Say("Warm", loop=0), "loop", ">= 1", id="count-zero"),
+        pytest.param(
+            lambda: Say("Warm", loop=2.0),  # type: ignore[arg-type]
+            "loop",
+            "must be an int",
+            id="float-count",
+        ),
+        pytest.param(lambda: Pause(length=-1), "length", ">= 0", id="negative-ms"),
+        pytest.param(lambda: Pause(dtmf_stop="##"), "dtmf_stop", "one key", id="two-keys"),
+        pytest.param(lambda: Pause(dtmf_stop=""), "dtmf_stop", "one key", id="no-key"),
+        pytest.param(lambda: Say(""), "text", "must not be empty", id="empty-text"),
+        pytest.param(lambda: Say(" \t "), "text", "must not be empty", id="blank-text"),
+        pytest.param(lambda: Say("a\x00"), "text", r"U\+0000", id="nul-in-text"),
+        pytest.param(lambda: Say("Warm", tag="\x1b"), "tag", r"U\+001B", id="escape-in-tag"),
+        pytest.param(
+            lambda: Say("Warm", type="wavenet"),  # type: ignore[arg-type]
+            "type",
+            "one of",
+            id="choice-case",
+        ),
+        pytest.param(lambda: Say("Warm", lang="en_US"), "lang", "language tag", id="lang"),
+        pytest.param(
+            lambda: Error(say=1),  # type: ignore[arg-type]
+            "say",
+            "must be a bool",
+            id="int-as-bool",
+        ),
+        pytest.param(lambda: DTMF(value="1 "), "value", "keys", id="keys-space"),
+        pytest.param(lambda: Callback(url="ftp://x.example"), "url", "http", id="url-scheme"),
+        pytest.param(
+            lambda: Callback(url=_Text("https://ivr.example.com/warm\x00")),
+            "url",
+            r"U\+0000",
+            id="url-subclass",
+        ),
+        pytest.param(lambda: Meta("na me", "v"), "name", "whitespace", id="meta-name"),
+        pytest.param(lambda: Meta("name", "a\x0b"), "value", r"U\+000B", id="meta-value"),
+        pytest.param(
+            lambda: Schedule(dow=("sat", "sat")), "dow", "must not repeat", id="dow-repeated"
+        ),
+        pytest.param(
+            lambda: Schedule(dow=(["sat"],)),  # type: ignore[arg-type]
+            "dow",
+            "day names",
+            id="dow-unhashable",
+        ),
+        pytest.param(lambda: Schedule(dow="sat,sat"), "dow", "must not repeat", id="dow-str"),
+        pytest.param(
+            lambda: Schedule(time="09:00:00-24:00:00"), "time", "HH:MM:SS", id="time-hour-24"
+        ),
+    ],
+)
+def test_the_fast_paths_refuse_what_the_checkers_refuse(
+    build: Callable[[], Element], attribute: str, rule: str
+) -> None:
+    _warm()
+    with pytest.raises(InvalidAttributeError, match=rule) as info:
+        build()
+    assert info.value.attribute == attribute
+
+
+def test_a_memo_keeps_only_accepted_str_values_and_stays_bounded() -> None:
+    memo = checks.ACCEPTED[checks.url]
+    for bad in ("ftp://x.example", "https://", "not a url"):
+        with pytest.raises(InvalidAttributeError):
+            Callback(url=bad)
+        assert bad not in memo
+    Callback(url=_Text("https://ivr.example.com/subclass"))
+    assert all(type(value) is str for value in memo)
+    for i in range(checks.MEMO_SIZE + 10):
+        Callback(url=f"https://ivr.example.com/bound/{i}")
+    assert len(memo) <= checks.MEMO_SIZE
+    with pytest.raises(InvalidAttributeError):  # past the bound, values are still checked
+        Callback(url="https://ivr.example.com/bound/\x00")
+    assert all(len(memo) <= checks.MEMO_SIZE for memo in checks.ACCEPTED.values())
+
+
+def test_a_remembered_day_list_is_stored_as_the_first_was() -> None:
+    first = Schedule(dow=("sat", "sun"))
+    assert Schedule(dow=("sat", "sun")).dow == Schedule(dow="sat,sun").dow == first.dow
+    assert Schedule(dow=["sat", "sun"]) == first  # a list takes the full check
+    stored = Schedule(dow=(_Text("sat"),)).dow  # type: ignore[arg-type]
+    assert stored is not None and type(stored[0]) is str
+
+
+def test_a_rule_skipped_by_its_guard_still_runs_when_the_guard_fails() -> None:
+    # Dial's rule is skipped when its first child is a target; Play's and Call's when their
+    # values are consistent. Otherwise the rule runs, and passes or raises as before.
+    assert Dial(Error(), To("15550100200")).targets == (To("15550100200"),)
+    with pytest.raises(InvalidAttributeError, match="at least one"):
+        Dial(Error(Say("No one.")), Meta("k", "v"))
+    with pytest.raises(InvalidAttributeError, match="exactly one source"):
+        Play("https://cdn.example.com/a.mp3", record="msg")
+    with pytest.raises(InvalidAttributeError, match="is required with the other"):
+        Call(field="from")
+
+
+def test_children_off_the_fast_path_are_checked_in_full() -> None:
+    class Loud(Say):
+        __slots__ = ()
+
+    doc = Response(Loud("Hi"), Say("Hi"))
+    assert render(doc) == b'<?xml version="1.0" encoding="UTF-8"?>\n' + (
+        b"<Response><Say>Hi</Say><Say>Hi</Say></Response>"
+    )
+    with pytest.raises(NestingError, match="at most one <Error>"):
+        Dial(To("15550100200"), Error(), Error())
+    with pytest.raises(NestingError, match="at most one <Default>"):
+        Gather(Default(), Say("x"), Default())
+    with pytest.raises(NestingError, match="cannot be nested in <Response>"):
+        Response(*[Say("x")] * 9, Error())  # type: ignore[arg-type]
+    with pytest.raises(NestingError, match="must be elements"):
+        Response(*[Say("x")] * 9, "text")  # type: ignore[arg-type]

@@ -1,7 +1,8 @@
 """The DSL classes, one per Opentact XML element, in modules by family.
 
 :mod:`~callflow.dialect.elements.base` holds :class:`~callflow.dialect.elements.base.Element`,
-the immutable base that generates each class's checking and XML-writing ``_init``; the
+the immutable base whose classes get a generated, checking and XML-writing ``__init__``
+(:mod:`~callflow.dialect.elements.constructors`); the
 families are :mod:`~callflow.dialect.elements.document` (Response, Error, Meta),
 :mod:`~callflow.dialect.elements.call_control` (Answer, Hangup, Hold, Unhold),
 :mod:`~callflow.dialect.elements.audio` (Say, Play, Pause, Tone),

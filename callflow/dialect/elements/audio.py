@@ -55,8 +55,7 @@ class Say(Element):
         lang: str | None = None,
         loop: int | None = None,
         tag: str | None = None,
-    ) -> None:
-        self._init(children, text, type, gender, code, lang, loop, tag)
+    ) -> None: ...
 
 
 class Play(Element):
@@ -94,8 +93,9 @@ class Play(Element):
         leg: Leg | None = None,
         loop: int | None = None,
         tag: str | None = None,
-    ) -> None:
-        self._init(children, url, record, leg, loop, tag)
+    ) -> None: ...
+
+    _check_unless = "(url is None) != (record is None)"
 
     def _check(self) -> None:
         if (self.url is None) == (self.record is None):
@@ -115,8 +115,7 @@ class Pause(Element):
 
     def __init__(
         self, *children: Error, length: int | None = None, dtmf_stop: str | None = None
-    ) -> None:
-        self._init(children, length, dtmf_stop)
+    ) -> None: ...
 
 
 class Tone(Element):
@@ -164,5 +163,4 @@ class Tone(Element):
         hz: Sequence[int | float] | str | None = None,
         timeout: int | None = None,
         leg: Leg | None = None,
-    ) -> None:
-        self._init(children, tag, loop, volume, don, doff, hz, timeout, leg)
+    ) -> None: ...

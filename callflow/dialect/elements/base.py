@@ -1,26 +1,27 @@
 """The immutable base of every DSL element.
 
-A subclass declares its XML name, its attributes (name and checker) in wire order, and where
-its text goes. An attribute's Python name is its name on the wire: every attribute of the
-dialect is a snake_case word. A generated ``_init`` per class, compiled when the class is
-defined, checks every value and child when the object is built, so a wrong tree fails in the
+A subclass declares its XML name, its attributes (name and checker) in wire order, where its
+text goes, and its constructor's signature (the body is ``...``). An attribute's Python name is
+its name on the wire: every attribute of the dialect is a snake_case word. The constructor's
+body is generated when the class is defined (:mod:`callflow.dialect.elements.constructors`):
+it checks every value and child when the object is built, so a wrong tree fails in the
 developer's code, never during a live call, and writes the element's XML at once (children
 first), so rendering is a join.
 """
 
 from __future__ import annotations
 
+import inspect
 import keyword
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import FrozenInstanceError
-from typing import Any, ClassVar, NamedTuple, TypeVar
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar
 
 from callflow.dialect import nesting
-from callflow.dialect import values as checks
-from callflow.dialect.codegen import compile_function
-from callflow.dialect.serialising import ContentMode, serialiser_lines
-from callflow.dialect.slots import Slot
+from callflow.dialect.elements.constructors import compile_constructor
+from callflow.dialect.serialising import ContentMode
 from callflow.dialect.values import Checker, invalid
 from callflow.exceptions import InvalidAttributeError, NestingError
 
@@ -29,7 +30,7 @@ _UNIQUE_CLASSES: set[type] = set()
 """Classes of the children a parent may hold at most once."""
 _FIELD_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _TAKEN = frozenset(("self", "children"))
-"""The generated ``_init``'s own parameters, which no field may be named."""
+"""The generated ``__init__``'s own parameters, which no field may be named."""
 E = TypeVar("E", bound="Element")
 
 
@@ -54,67 +55,45 @@ def _check_declaration(cls: type[Element]) -> None:
         raise TypeError(f"{cls.__name__}: content {cls.content!r} is not a field")
 
 
-def _compile_init(cls: type[Element]) -> Callable[..., None]:
-    """Generate ``cls._init(self, children, <one parameter per field>)``, unrolled for speed
-    (as dataclasses generate ``__init__``): check each given value (``None`` is absent and
-    never checked; a Slot waits for its value), store them, check the children, run the
-    class's own ``_check``, then write the element's XML (code from
-    :mod:`callflow.dialect.serialising`). ``inspect.getsource(cls._init)`` shows it."""
-    names = [spec.name for spec in cls.fields]
-    namespace: dict[str, Any] = {
-        "TAG": cls.xml_tag,
-        "SLOT": Slot,
-        "SET_VALUES": _set_values,
-        "SET_CHILDREN": _set_children,
-        "SET_XML": _set_xml,
-        "REQUIRED": _required,
-    }
-    lines = [f"def _init(self, children{''.join(', ' + n for n in names)}):"]
-    for spec in cls.fields:
-        name = spec.name
-        check = f"CHECK_{name.upper()}"
-        namespace[check] = spec.check
-        slot = spec.check in checks.SLOTTABLE
-        skip = f" and {name}.__class__ is not SLOT" if slot else ""
-        lines.append(f"    if {name} is not None{skip}: {name} = {check}(TAG, {name!r}, {name})")
-        if spec.required:
-            otherwise = f"elif {name} is None" if slot else "else"
-            lines.append(f"    {otherwise}: raise REQUIRED(TAG, {name!r})")
-    values = ", ".join(names) + ("," if len(names) == 1 else "")
-    lines.append(f"    SET_VALUES(self, ({values}))")
-    lines.append("    if children:")
-    lines.append("        self._check_children(children)")
-    lines.append("        _inner = ''.join([c._xml for c in children])")
-    lines.append("    else:")
-    lines.append("        _inner = ''")
-    lines.append("    SET_CHILDREN(self, children)")
-    if cls._check is not Element._check:
-        lines.append("    self._check()")
-    serialise, used = serialiser_lines(cls.xml_tag, cls.fields, cls.content, cls.content_mode)
-    lines.extend("    " + line for line in serialise)
-    lines.append("    SET_XML(self, _xml)")
-    namespace.update(used)
-    filename = f"<callflow generated _init of {cls.__qualname__}>"
-    function = compile_function("\n".join(lines), "_init", filename, namespace, cls.__module__)
-    function.__qualname__ = f"{cls.__qualname__}._init"
-    return function
-
-
 def _required(element: str, attribute: str) -> InvalidAttributeError:
     return invalid(element, attribute, "is required", None)
 
 
-def _field_property(index: int, doc: str) -> property:
+def _refuse_assignment(name: str) -> Callable[[Element, object], None]:
+    def assign(self: Element, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}: {self.xml_tag} is immutable")
+
+    return assign
+
+
+def _refuse_deletion(name: str) -> Callable[[Element], None]:
+    def delete(self: Element) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}: {self.xml_tag} is immutable")
+
+    return delete
+
+
+def _frozen(get: Callable[[Element], object], name: str, doc: str) -> property:
+    """A read-only attribute ``name``: assigning or deleting it raises FrozenInstanceError."""
+    return property(get, _refuse_assignment(name), _refuse_deletion(name), doc)
+
+
+def _field_property(index: int, name: str) -> property:
     def get(self: Element) -> object:
         return self._values[index]
 
-    return property(get, doc=doc)
+    return _frozen(get, name, f"The ``{name}`` value.")
 
 
 class Element:
-    """Base class of the Opentact XML elements; values are immutable and compare by value."""
+    """Base class of the Opentact XML elements; values are immutable and compare by value.
 
-    __slots__ = ("_values", "_xml", "children")
+    Every public attribute is read-only (assigning one raises ``FrozenInstanceError``); the
+    constructor stores the element's state, once, in three private slots with plain stores
+    (a ``__setattr__`` refusing every store would make each of them a call).
+    """
+
+    __slots__ = ("_children", "_values", "_xml")
 
     xml_tag: ClassVar[str]
     """The element's name in XML."""
@@ -127,30 +106,66 @@ class Element:
     (Say, Play: §7 #11); text only when it holds a line break (Meta: D17)."""
     _unique: ClassVar[bool] = False
     _allowed: ClassVar[frozenset[type] | None] = None
+    _slow_children: ClassVar[frozenset[str]] = frozenset()
+    """Children that always take the slow path of the children's check (a Gather rewrites
+    its Switch there)."""
+    _distinct: ClassVar[tuple[str, int] | None] = None
+    """``(tag, index)``: the children named ``tag`` must differ in their field number
+    ``index`` (a Gather's DTMF branches, D5); ``_duplicated`` raises otherwise."""
+    _check_unless: ClassVar[str | None] = None
+    """A test over the field variables of the generated ``__init__`` (``"(url is None) !=
+    (record is None)"``), true when ``_check`` would pass: it then is not called."""
+    _cache_slots: ClassVar[tuple[str, ...]] = ()
+    """Slots of a subclass that its constructor sets to None (values computed later)."""
+    _positional_fields: ClassVar[tuple[str, ...]] = ()
+    """The fields the constructor takes by position (before ``*children``)."""
 
-    children: tuple[Element, ...]
-    _values: tuple[object, ...]
+    _children: tuple[Element, ...]
+    _values: tuple[Any, ...]
     """The attribute values, in ``fields`` order (``None`` = absent)."""
-    _xml: str | None
+    _xml: str
+    """The element's XML, written when it was built."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "xml_tag" not in cls.__dict__:
             return
         _check_declaration(cls)
-        cls._init = _compile_init(cls)  # type: ignore[method-assign]
         if cls.xml_tag in nesting.AT_MOST_ONE:
             _UNIQUE_CLASSES.add(cls)
         cls._unique = bool(_AT_MOST_ONE & nesting.ALLOWED.get(cls.xml_tag, set()))
+        declared = cls.__dict__.get("__init__")
+        init = compile_constructor(
+            cls,
+            declared,
+            required=_required,
+            checked=cls._check is not Element._check,
+            unique=len(_AT_MOST_ONE & nesting.ALLOWED.get(cls.xml_tag, set()) - cls._slow_children),
+            distinct=None if cls._distinct is None else cls._distinct[1],
+        )
+        cls.__init__ = init  # type: ignore[method-assign]
+        cls._positional_fields = tuple(
+            name
+            for name, p in inspect.signature(init).parameters.items()
+            if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and name != "self"
+        )
         for index, spec in enumerate(cls.fields):
-            setattr(cls, spec.name, _field_property(index, f"The ``{spec.name}`` value."))
+            setattr(cls, spec.name, _field_property(index, spec.name))
 
-    def _init(self, children: tuple[object, ...], *values: object) -> None:
-        """Check and store ``values`` (in ``fields`` order) and ``children``, then write the
-        XML; generated for every class when it is defined (see ``_compile_init``)."""
-        raise NotImplementedError  # replaced in every concrete class
+    if TYPE_CHECKING:
 
-    def _check_children(self, children: tuple[object, ...]) -> None:
+        @property
+        def children(self) -> tuple[Element, ...]:
+            """The child elements, in order."""
+            return self._children
+
+    else:
+        children = _frozen(attrgetter("_children"), "children", "The child elements, in order.")
+
+    def _check_children(self, children: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The slow path of the generated check of the children (which sends a child here
+        when it is not of a class the parent may hold, or it is the first child the class
+        checks): check them all and return them (a subclass may rewrite them)."""
         allowed = self._allowed
         if allowed is None:
             allowed = self._resolve_allowed()
@@ -163,21 +178,47 @@ class Element:
                 if seen is None:
                     seen = {kind}
                 elif kind in seen:
-                    self._repeated(kind.xml_tag)  # type: ignore[attr-defined]
+                    self._repeated(kind.xml_tag)
                 else:
                     seen.add(kind)
+        if self._distinct is not None:
+            name, index = self._distinct
+            values: set[object] = set()
+            for child in children:
+                if child.xml_tag == name:
+                    value = child._values[index]
+                    if value in values:
+                        self._duplicated(value)
+                    values.add(value)
+        return children
+
+    def _duplicated(self, value: object) -> None:
+        """Raise the error for two children that ``_distinct`` says must differ."""
+        raise NotImplementedError  # every class setting _distinct has its own
 
     @classmethod
     def _resolve_allowed(cls) -> frozenset[type]:
-        """The classes of the children ``cls`` may hold, for the fast path of
-        ``_check_children``: for each allowed name, the first class defined for it (every
-        class defined later for a name, a subclass, takes the slow path)."""
+        """The classes of the children ``cls`` may hold: for each allowed name, the first
+        class defined for it (every class defined later for a name, a subclass, takes the slow
+        path). Also set in the generated ``__init__``, for its fast path: the classes with no
+        rule but the nesting (``ALLOWED``), those a parent may hold once (``UNIQUE``) and the
+        one whose children must differ in a field (``KEYED``, see ``_distinct``)."""
         names = nesting.ALLOWED.get(cls.xml_tag, frozenset())
         first: dict[str, type] = {}
         for kind in _element_classes(Element):
             if "xml_tag" in kind.__dict__ and kind.xml_tag in names:
                 first.setdefault(kind.xml_tag, kind)
         cls._allowed = frozenset(first.values())
+        keyed = first.get(cls._distinct[0]) if cls._distinct is not None else None
+        fast = frozenset(
+            k for name, k in first.items() if name not in cls._slow_children and k is not keyed
+        )
+        unique = fast & _UNIQUE_CLASSES if cls._unique else frozenset()
+        owner = next(k for k in cls.__mro__ if "xml_tag" in k.__dict__)
+        generated = owner.__dict__["__init__"].__globals__
+        generated["ALLOWED"] = fast - unique
+        generated["UNIQUE"] = unique
+        generated["KEYED"] = keyed
         return cls._allowed
 
     def _check_child(self, child: object, children: tuple[object, ...]) -> None:
@@ -213,7 +254,7 @@ class Element:
     # -- value semantics -------------------------------------------------------------------
 
     def _key(self) -> tuple[object, ...]:
-        return (self._values, self.children)
+        return (self._values, self._children)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -222,12 +263,6 @@ class Element:
 
     def __hash__(self) -> int:
         return hash((type(self), self._key()))
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise FrozenInstanceError(f"cannot assign to field {name!r}: {self.xml_tag} is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise FrozenInstanceError(f"cannot delete field {name!r}: {self.xml_tag} is immutable")
 
     def __copy__(self) -> Element:
         return self
@@ -288,13 +323,6 @@ class Element:
         return None
 
 
-# The slots' own descriptors: twice as fast as object.__setattr__, which the frozen
-# __setattr__ forces otherwise.
-_set_values: Callable[[Element, object], None] = Element.__dict__["_values"].__set__
-_set_children: Callable[[Element, object], None] = Element.__dict__["children"].__set__
-_set_xml: Callable[[Element, object], None] = Element.__dict__["_xml"].__set__
-
-
 def _element_classes(root: type[Element]) -> Iterator[type[Element]]:
     """Yield the subclasses of ``root``, depth first, each in the order it was defined."""
     for kind in root.__subclasses__():
@@ -305,6 +333,7 @@ def _element_classes(root: type[Element]) -> Iterator[type[Element]]:
 def _restore(
     cls: type[Element], children: tuple[Element, ...], values: tuple[object, ...]
 ) -> Element:
-    obj = cls.__new__(cls)
-    obj._init(children, *values)
-    return obj
+    """Unpickle: build the element again, through its constructor (every check runs)."""
+    given = dict(zip((spec.name for spec in cls.fields), values, strict=True))
+    positional = [given.pop(name) for name in cls._positional_fields]
+    return cls(*positional, *children, **given)

@@ -22,8 +22,7 @@ class Answer(Element):
     delay: int | None
     tag: str | None
 
-    def __init__(self, *children: Error, delay: int | None = None, tag: str | None = None):
-        self._init(children, delay, tag)
+    def __init__(self, *children: Error, delay: int | None = None, tag: str | None = None): ...
 
 
 class Hangup(Element):
@@ -35,8 +34,7 @@ class Hangup(Element):
 
     tag: str | None
 
-    def __init__(self, *children: Error, tag: str | None = None) -> None:
-        self._init(children, tag)
+    def __init__(self, *children: Error, tag: str | None = None) -> None: ...
 
 
 class Hold(Element):
@@ -50,8 +48,7 @@ class Hold(Element):
     tag: str | None
     timeout: int | None
 
-    def __init__(self, *children: Error, tag: str | None = None, timeout: int | None = None):
-        self._init(children, tag, timeout)
+    def __init__(self, *children: Error, tag: str | None = None, timeout: int | None = None): ...
 
 
 class Unhold(Element):
@@ -63,5 +60,4 @@ class Unhold(Element):
 
     tag: str | None
 
-    def __init__(self, *children: Error, tag: str | None = None) -> None:
-        self._init(children, tag)
+    def __init__(self, *children: Error, tag: str | None = None) -> None: ...

@@ -23,12 +23,15 @@ class Dial(Element):
     __slots__ = ()
     xml_tag = "Dial"
 
-    def __init__(self, *children: DialChild) -> None:
-        self._init(children)
+    def __init__(self, *children: DialChild) -> None: ...
+
+    _check_unless = "children and children[0].xml_tag in ('To', 'Sip')"
 
     def _check(self) -> None:
-        if not any(child.xml_tag in ("To", "Sip") for child in self.children):
-            raise checks.invalid("Dial", "children", "needs at least one <To> or <Sip> target", ())
+        for child in self._children:
+            if child.xml_tag == "To" or child.xml_tag == "Sip":
+                return
+        raise checks.invalid("Dial", "children", "needs at least one <To> or <Sip> target", ())
 
     @property
     def targets(self) -> tuple[To | Sip, ...]:
@@ -58,8 +61,7 @@ class To(Element):
 
     target: str
 
-    def __init__(self, target: str) -> None:
-        self._init((), target)
+    def __init__(self, target: str) -> None: ...
 
 
 class Sip(Element):
@@ -72,5 +74,4 @@ class Sip(Element):
 
     target: str
 
-    def __init__(self, target: str) -> None:
-        self._init((), target)
+    def __init__(self, target: str) -> None: ...

@@ -21,11 +21,12 @@ class Response(Element):
 
     __slots__ = ("_bytes",)
     xml_tag = "Response"
-    _bytes: bytes
+    _cache_slots = ("_bytes",)
+
+    _bytes: bytes | None
     """The rendered document, kept by ``render`` (a constant document is encoded once)."""
 
-    def __init__(self, *children: BlockChild) -> None:
-        self._init(children)
+    def __init__(self, *children: BlockChild) -> None: ...
 
 
 class Error(Element):
@@ -41,8 +42,7 @@ class Error(Element):
     tag: str | None
     say: bool | None
 
-    def __init__(self, *children: BlockChild, tag: str | None = None, say: bool | None = None):
-        self._init(children, tag, say)
+    def __init__(self, *children: BlockChild, tag: str | None = None, say: bool | None = None): ...
 
 
 class Meta(Element):
@@ -66,8 +66,7 @@ class Meta(Element):
     name: str
     value: str
 
-    def __init__(self, name: str, value: Scalar) -> None:
-        self._init((), name, value)
+    def __init__(self, name: str, value: Scalar) -> None: ...
 
     def _positional(self) -> tuple[str, ...]:
         return ("name", "value")

@@ -32,8 +32,11 @@ class Call(Element):
         *children: CommandBlockChild,
         field: CallField | None = None,
         value: Scalar | None = None,
-    ) -> None:
-        self._init(children, field, value)
+    ) -> None: ...
+
+    _check_unless = "(field is None) == (value is None)"
+
+    def _check(self) -> None:
         if (self.field is None) != (self.value is None):
             missing = "value" if self.value is None else "field"
             raise checks.invalid("Call", missing, "is required with the other of field/value", None)
@@ -55,8 +58,7 @@ class Geo(Element):
         *children: CommandBlockChild,
         states: Sequence[str] | None = None,
         county: str | None = None,
-    ) -> None:
-        self._init(children, states, county)
+    ) -> None: ...
 
 
 class Schedule(Element):
@@ -80,5 +82,4 @@ class Schedule(Element):
         *children: CommandBlockChild,
         dow: Sequence[Day] | str | None = None,
         time: str | None = None,
-    ) -> None:
-        self._init(children, dow, time)
+    ) -> None: ...

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from callflow.dialect import nesting
 from callflow.dialect import values as checks
@@ -60,7 +60,12 @@ class Gather(Element):
         timeout: int | None = None,
         attempts: int | None = None,
         tag: str | None = None,
-    ) -> None:
+    ) -> None: ...
+
+    _slow_children = frozenset(("Switch",))
+
+    def _check_children(self, children: tuple[Any, ...]) -> tuple[Any, ...]:
+        # A Switch is replaced by its canonical equivalent (D5); at most one.
         switches = sum(1 for child in children if isinstance(child, Switch))
         if switches:
             if switches > 1:
@@ -68,17 +73,13 @@ class Gather(Element):
                 reason = "<Gather> can hold at most one <Switch>"
                 raise NestingError("Gather", "Switch", allowed, reason=reason)
             children = _without_switch(children)
-        self._init(children, dtmf_length, dtmf_stop, url, method, timeout, attempts, tag)
+        return super()._check_children(children)
 
-    def _check(self) -> None:
-        seen: set[object] = set()
-        for child in self.children:
-            if child.__class__ is DTMF:
-                value = child._values[0]
-                if value in seen:
-                    rule = "duplicates another branch of this Gather (D5)"
-                    raise checks.invalid("DTMF", "value", rule, value)
-                seen.add(value)
+    _distinct = ("DTMF", 0)  # no two branches for the same keys (D5)
+
+    def _duplicated(self, value: object) -> None:
+        rule = "duplicates another branch of this Gather (D5)"
+        raise checks.invalid("DTMF", "value", rule, value)
 
     def branches(self) -> tuple[tuple[DTMF, str], ...]:
         """Return every ``(branch, keys)`` pair, in order."""
@@ -119,8 +120,7 @@ class DTMF(Element):
 
     value: str
 
-    def __init__(self, *children: BlockChild, value: str) -> None:
-        self._init(children, value)
+    def __init__(self, *children: BlockChild, value: str) -> None: ...
 
 
 class Switch(Element):
@@ -133,8 +133,7 @@ class Switch(Element):
     __slots__ = ()
     xml_tag = "Switch"
 
-    def __init__(self, *children: SwitchChild) -> None:
-        self._init(children)
+    def __init__(self, *children: SwitchChild) -> None: ...
 
 
 class Case(Element):
@@ -146,8 +145,7 @@ class Case(Element):
 
     dtmf: str
 
-    def __init__(self, *children: BlockChild, dtmf: str) -> None:
-        self._init(children, dtmf)
+    def __init__(self, *children: BlockChild, dtmf: str) -> None: ...
 
 
 class Default(Element):
@@ -159,5 +157,4 @@ class Default(Element):
 
     tag: str | None
 
-    def __init__(self, *children: BlockChild, tag: str | None = None) -> None:
-        self._init(children, tag)
+    def __init__(self, *children: BlockChild, tag: str | None = None) -> None: ...

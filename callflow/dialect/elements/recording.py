@@ -35,8 +35,7 @@ class Record(Element):
         tag: str | None = None,
         asr: bool | None = None,
         timeout: int | None = None,
-    ) -> None:
-        self._init(children, tag, asr, timeout)
+    ) -> None: ...
 
 
 class RecordStart(Element):
@@ -48,8 +47,7 @@ class RecordStart(Element):
 
     tag: str | None
 
-    def __init__(self, *children: Error, tag: str | None = None) -> None:
-        self._init(children, tag)
+    def __init__(self, *children: Error, tag: str | None = None) -> None: ...
 
 
 class RecordStop(Element):
@@ -61,8 +59,7 @@ class RecordStop(Element):
 
     tag: str | None
 
-    def __init__(self, *children: Error, tag: str | None = None) -> None:
-        self._init(children, tag)
+    def __init__(self, *children: Error, tag: str | None = None) -> None: ...
 
 
 class RecordWait(Element):
@@ -74,5 +71,4 @@ class RecordWait(Element):
 
     tag: str | None
 
-    def __init__(self, *children: Error, tag: str | None = None) -> None:
-        self._init(children, tag)
+    def __init__(self, *children: Error, tag: str | None = None) -> None: ...

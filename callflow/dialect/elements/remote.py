@@ -44,8 +44,7 @@ class Callback(Element):
         body: bool | None = None,
         timeout: int | None = None,
         tag: str | None = None,
-    ) -> None:
-        self._init(children, url, method, body, timeout, tag)
+    ) -> None: ...
 
 
 class Curl(Element):
@@ -77,5 +76,4 @@ class Curl(Element):
         method: str | None = None,
         timeout: int | None = None,
         tag: str | None = None,
-    ) -> None:
-        self._init(children, body, url, method, timeout, tag)
+    ) -> None: ...
