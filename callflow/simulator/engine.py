@@ -22,11 +22,10 @@ from zoneinfo import ZoneInfo
 
 from callflow.dialect.elements.base import Element
 from callflow.dialect.elements.call_control import Hangup
-from callflow.dialect.elements.document import Error, Response
+from callflow.dialect.elements.document import Error
 from callflow.dialect.elements.gather import Gather
-from callflow.dialect.reader import load
 from callflow.simulator.commands import HANDLERS
-from callflow.simulator.fetching import Fetched, Fetcher, FetchPolicy, Request
+from callflow.simulator.fetching import CheckedDocuments, Fetched, Fetcher, FetchPolicy, Request
 from callflow.simulator.geography import Location
 from callflow.simulator.inputs import DialScript, InputProvider
 from callflow.simulator.trace import (
@@ -56,9 +55,8 @@ class _End(Exception):
 class _Replace(Exception):
     """A fetched document replaces the rest of the current one (D6, D8)."""
 
-    def __init__(self, document: Response, raw: bytes) -> None:
-        self.document = document
-        self.raw = raw
+    def __init__(self, fetched: Fetched) -> None:
+        self.fetched = fetched
 
 
 _fallback_listeners: list[Callable[[FallbackEvent], None]] = []
@@ -115,6 +113,8 @@ class CallRun:
     """A Gather is collecting: its fillers do not listen for keys on their own."""
     failed_here: set[int] = field(default_factory=set)
     """The commands (``id``) that failed while running, so each sends one event."""
+    documents: CheckedDocuments | None = None
+    """The documents checked already (the Simulator's); None: this call's own."""
     http: Fetcher = field(init=False)
     """Makes the call's requests and knows why the last one failed."""
 
@@ -124,6 +124,7 @@ class CallRun:
             policy,
             emit=self.emit,
             end_call=lambda detail: self.end("limit", REASON_MAX_FETCHES, None, detail),
+            documents=self.documents,
         )
 
     # -- recording the trace ---------------------------------------------------------------
@@ -151,13 +152,14 @@ class CallRun:
             self.answered = True
             self.send_state("live")
         try:
-            document, raw = self._first_document()
+            fetched = self._first_document()
             while True:
-                self._note_legacy_callbacks(document, raw)
+                # Gathers written with the legacy ``callback`` attribute (§2.3)
+                self.legacy_callbacks = set(fetched.legacy_callbacks)
                 try:
-                    self.run_block(document.children)
+                    self.run_block(fetched.document.children)
                 except _Replace as replaced:
-                    document, raw = replaced.document, replaced.raw
+                    fetched = replaced.fetched
                     continue
                 raise self.end("end-of-document", REASON_END_OF_DOCUMENT, None, "Opentact hangs up")
         except _End:
@@ -168,13 +170,12 @@ class CallRun:
 
     def _first_document(self) -> Fetched:
         if self.transport.document is not None:
-            raw = self.transport.document
-            document = self.http.document(raw, "the XML file")
-            if document is None:
+            read = self.http.checked(self.transport.document, "the XML file")
+            if read is None:
                 raise self.end(
                     "error", REASON_INVALID_DOCUMENT, None, "the XML file is not a valid document"
                 )
-            return document, raw
+            return read
         url = self.transport.start_url or ""
         params = {"from": self.from_, "to": self.to}
         body = self.call_object() if self.method == "POST" else None
@@ -197,11 +198,16 @@ class CallRun:
 
     def run_block(self, children: Sequence[Element]) -> None:
         """Run a command block; an ``<Error>`` among the children only runs on a failure."""
-        for index, child in enumerate(children):
-            if isinstance(child, Error):
-                continue
-            with self.inside(child, index):
+        parent = self.path  # what :meth:`inside` does, without a context manager per command
+        prefix = f"{parent}/" if parent else ""
+        try:
+            for index, child in enumerate(children):
+                if isinstance(child, Error):
+                    continue
+                self.path = f"{prefix}{child.xml_tag}[{index}]"
                 self.run_command(child)
+        finally:
+            self.path = parent
 
     def run_command(self, el: Element) -> None:
         self.commands += 1
@@ -250,7 +256,7 @@ class CallRun:
         (D6, D8)."""
         fetched = self.http.fetch(request)
         if fetched is not None:
-            raise _Replace(*fetched)
+            raise _Replace(fetched)
         reason = self.http.last_failure
         url = self.http.shown(self.http.last_url)
         self.emit(FetchFailedEvent(url, request.purpose, reason, el.error is not None))
@@ -258,24 +264,6 @@ class CallRun:
 
     def now(self) -> datetime:
         return (self.start + timedelta(milliseconds=self.elapsed_ms)).astimezone(self.tz)
-
-    def _note_legacy_callbacks(self, document: Response, raw: bytes) -> None:
-        """Remember the Gathers written with the legacy ``callback`` attribute (§2.3).
-
-        Parsing normalises ``callback`` to ``url``; the raw tree says which were legacy. The
-        builder keeps Gathers in document order, so the two lists pair up.
-        """
-        self.legacy_callbacks = set()
-        if b"callback" not in raw:
-            return
-        loaded = load(raw)
-        if loaded.tree is None:
-            return
-        raw_gathers = list(loaded.tree.iter("Gather"))
-        gathers = [el for el in document.iter() if isinstance(el, Gather)]
-        for el, node in zip(gathers, raw_gathers, strict=False):
-            if "callback" in node.attrib:
-                self.legacy_callbacks.add(id(el))
 
     # -- what the call tells servers ---------------------------------------------------------
 

@@ -19,6 +19,7 @@ from callflow.simulator.fetching import (
     MAX_DOCUMENT_BYTES,
     MAX_FETCHES,
     MAX_TIMEOUT_MS,
+    CheckedDocuments,
     FetchPolicy,
 )
 from callflow.simulator.geography import Location
@@ -45,6 +46,9 @@ class Simulator:
     ``max_fetches`` bounds documents and Curl requests together. With ``redact`` (the
     default) the trace shows ``token``, ``cf_state``, ``cf_session``, the ``query``
     parameters and the App's access key as ``REDACTED``; the requests carry the real values.
+
+    Every document received is checked in full (the XSD and the dialect's rules), once per
+    distinct document: :attr:`documents` keeps the verdicts, for every call it places.
 
     >>> from callflow import App, Response, Say, Hangup
     >>> app = App(secret="doc")
@@ -95,6 +99,8 @@ class Simulator:
             secret_params=frozenset(names) if redact else frozenset(),
             secret_values=frozenset(v for v in values if len(v) >= 4) if redact else frozenset(),
         )
+        self.documents = CheckedDocuments()
+        """The verdict on each distinct document received (see :class:`CheckedDocuments`)."""
 
     def call(
         self,
@@ -142,6 +148,7 @@ class Simulator:
             max_commands=self.max_commands,
             on_event=on_event,
             send_events=self.events,
+            documents=self.documents,
         )
         return run.run()
 

@@ -5,18 +5,28 @@ Each request has one total deadline (a document's own ``timeout``, capped by
 ``max_timeout_ms``), a reply is read up to ``max_document_bytes``, and ``max_fetches`` bounds
 the documents and Curl requests of a call together. Every request is traced with the secrets
 of its URL redacted (the request itself carries the real values).
+
+Every document gets the full check (the XSD and every rule of the dialect, as
+:func:`~callflow.dialect.validation.check` gives them), whoever sent it: the simulator is
+there to catch what a server gets wrong, a callflow App included. The check parses the
+bytes once, and the tree it builds is the one the engine runs. Checking is a function of the
+bytes alone, so a Simulator remembers the verdict on each distinct document it received
+(:class:`CheckedDocuments`): flows mostly send the same few, and a document sent again is
+neither parsed nor checked again, its problems reported again all the same.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, Final
 
 from callflow.dialect.elements.call_control import Hangup
 from callflow.dialect.elements.document import Response
+from callflow.dialect.elements.gather import Gather
 from callflow.dialect.reader import MAX_BYTES
-from callflow.dialect.validation import check
+from callflow.dialect.validation import examine
 from callflow.server.running import FALLBACK_HEADER
 from callflow.simulator.trace import (
     FALLBACK_TAG,
@@ -48,8 +58,91 @@ FALLBACK_CAUSES: Final[Mapping[str, FallbackCause]] = {
 }
 """The causes a callflow App names in ``x-callflow-fallback``; any other is ``unknown``."""
 
-Fetched = tuple[Response, bytes]
-"""A document that was fetched and is valid, and its bytes."""
+MEMO_DOCUMENTS: Final = 256
+"""Distinct documents a Simulator remembers as checked (oldest out first)."""
+MEMO_BYTES: Final = 1_048_576
+"""Their bytes in all, at most."""
+MEMO_DOCUMENT_BYTES: Final = 65_536
+"""The largest document remembered: a larger one is checked again each time it comes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A document that was fetched (or read) and is valid, with what running it needs."""
+
+    document: Response
+    raw: bytes
+    legacy_callbacks: frozenset[int] = frozenset()
+    """The Gathers (their ``id``, in ``document``) written with the legacy ``callback``
+    attribute (§2.3): parsing normalises it to ``url``, the tree as read says which were."""
+    ends_in_fallback: bool = False
+    """Whether it is callflow's fallback document (``<Hangup tag="callflow-fallback"/>``)."""
+
+
+class CheckedDocuments:
+    """The verdict on each distinct document received, kept so that none is checked twice:
+    a valid one as its :class:`Fetched`, an invalid one as its first problem. At most
+    ``max_documents`` of at most ``max_bytes`` in all are kept, oldest out first, each of at
+    most ``max_document_bytes``; safe to share between threads (one Simulator's calls)."""
+
+    def __init__(
+        self,
+        max_documents: int = MEMO_DOCUMENTS,
+        max_bytes: int = MEMO_BYTES,
+        max_document_bytes: int = MEMO_DOCUMENT_BYTES,
+    ) -> None:
+        self.max_documents = max_documents
+        self.max_bytes = max_bytes
+        self.max_document_bytes = max_document_bytes
+        self._kept: dict[bytes, Fetched | str] = {}
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def clear(self) -> None:
+        """Forget every verdict."""
+        with self._lock:
+            self._kept.clear()
+            self._size = 0
+
+    def check(self, raw: bytes, *, max_bytes: int = MAX_BYTES) -> Fetched | str:
+        """``raw`` checked in full and built, once: a :class:`Fetched`, or the first
+        problem of an invalid document (``max_bytes`` is the policy's, the same on every
+        call of one Simulator)."""
+        known = self._kept.get(raw)
+        if known is not None:
+            return known
+        verdict = _check(raw, max_bytes)
+        if len(raw) <= min(self.max_document_bytes, self.max_bytes):
+            with self._lock:
+                if raw not in self._kept:
+                    self._kept[raw] = verdict
+                    self._size += len(raw)
+                while len(self._kept) > self.max_documents or self._size > self.max_bytes:
+                    oldest = next(iter(self._kept))
+                    del self._kept[oldest]
+                    self._size -= len(oldest)
+        return verdict
+
+
+def _check(raw: bytes, max_bytes: int) -> Fetched | str:
+    """One parse, the full check and the build; the legacy Gathers read off the same tree."""
+    checked = examine(raw, max_bytes=max_bytes)
+    document = checked.document
+    if document is None:
+        first = checked.problems[0] if checked.problems else None
+        return str(first) if first else "invalid"
+    legacy: frozenset[int] = frozenset()
+    if b"callback" in raw and checked.tree is not None:
+        # The builder keeps Gathers in document order, so the two lists pair up.
+        gathers = [el for el in document.iter() if isinstance(el, Gather)]
+        nodes = checked.tree.iter("Gather")
+        legacy = frozenset(
+            id(el) for el, node in zip(gathers, nodes, strict=False) if "callback" in node.attrib
+        )
+    return Fetched(document, raw, legacy, _ends_in_fallback(document))
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +180,8 @@ class Fetcher:
 
     ``end_call`` is how a request past ``max_fetches`` ends the call: it returns the
     exception to raise. After a failed fetch, :attr:`last_failure` says why and
-    :attr:`last_url` is the URL as it was sent.
+    :attr:`last_url` is the URL as it was sent. ``documents`` remembers the documents
+    checked (a Simulator's, shared by its calls; by default this call's own).
     """
 
     def __init__(
@@ -97,14 +191,17 @@ class Fetcher:
         *,
         emit: Callable[[TraceEvent], None],
         end_call: Callable[[str], BaseException],
+        documents: CheckedDocuments | None = None,
     ) -> None:
         self.transport = transport
         self.policy = policy
         self.emit = emit
         self.end_call = end_call
+        self.documents = documents if documents is not None else CheckedDocuments()
         self.sent = 0
         self.last_failure = ""
         self.last_url = ""
+        self._shown = ""
 
     def shown(self, url: str) -> str:
         """``url`` as the trace records it: secrets redacted (the request uses the real one)."""
@@ -119,10 +216,10 @@ class Fetcher:
 
     def fetch(self, request: Request) -> Fetched | None:
         """Fetch and check a document; None (with the reason traced) when it fails."""
-        reply, full = self.send(request)
+        reply, _ = self.send(request)
         if reply is None:
             return None
-        shown = self.shown(full)
+        shown = self._shown  # as :meth:`send` traced it
         if reply.error is not None or reply.status is None:
             self.last_failure = self.scrub(reply.error or "request failed")
             return None
@@ -136,12 +233,12 @@ class Fetcher:
             )
             self.emit(WarningEvent(self.last_failure))
             return None
-        document = self.document(reply.body, shown)
-        if document is None:
+        fetched = self.checked(reply.body, shown)
+        if fetched is None:
             return None
-        if FALLBACK_HEADER not in reply.headers and _ends_in_fallback(document):
+        if fetched.ends_in_fallback and FALLBACK_HEADER not in reply.headers:
             self.emit(FallbackEvent(shown, "unknown"))  # a server that is not callflow's
-        return document, reply.body
+        return fetched
 
     def send(self, request: Request) -> tuple[Reply | None, str]:
         """Make one request (a document fetch or a Curl, both counted in ``max_fetches``);
@@ -173,22 +270,26 @@ class Fetcher:
             max_bytes=self.policy.max_document_bytes,
         )
         error = self.scrub(reply.error) if reply.error is not None else None
-        self.emit(RequestEvent(method, self.shown(full), recorded, reply.status, purpose, error))
+        shown = self._shown = self.shown(full)
+        self.emit(RequestEvent(method, shown, recorded, reply.status, purpose, error))
         cause = reply.headers.get(FALLBACK_HEADER)
         if cause is not None:
-            self.emit(FallbackEvent(self.shown(full), FALLBACK_CAUSES.get(cause, "unknown")))
+            self.emit(FallbackEvent(shown, FALLBACK_CAUSES.get(cause, "unknown")))
         return reply, full
+
+    def checked(self, body: bytes, source: str) -> Fetched | None:
+        """``body`` checked and built; None (with a warning traced) when it is not valid."""
+        verdict = self.documents.check(body, max_bytes=self.policy.max_document_bytes)
+        if isinstance(verdict, str):
+            self.last_failure = f"invalid document from {source}: {verdict}"
+            self.emit(WarningEvent(self.last_failure))
+            return None
+        return verdict
 
     def document(self, body: bytes, source: str) -> Response | None:
         """``body`` as a document; None (with a warning traced) when it is not valid."""
-        problems, document, _ = check(body, max_bytes=self.policy.max_document_bytes)
-        if document is None:
-            first = problems[0] if problems else None
-            where = str(first) if first else "invalid"
-            self.last_failure = f"invalid document from {source}: {where}"
-            self.emit(WarningEvent(self.last_failure))
-            return None
-        return document
+        fetched = self.checked(body, source)
+        return fetched.document if fetched is not None else None
 
     def post_event(self, body: dict[str, Any]) -> None:
         """Post ``body`` to the in-process App's event webhook (not counted, not traced)."""

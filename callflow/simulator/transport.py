@@ -1,8 +1,10 @@
 """How the simulator reaches a target: an App in process, a real URL, or an XML file.
 
-The simulator trusts no server: each request has one total deadline (connect, headers and
-body together), a reply body is streamed and abandoned once it passes the document limit,
-and what the trace records has its secrets redacted (:func:`redact`).
+An in-process App is called through ASGI directly (:func:`call_asgi`: the scope, receive
+and send an HTTP server would give it, no sockets and no HTTP client); a URL over HTTP with
+httpx. The simulator trusts no server: each request has one total deadline (connect,
+headers and body together), a reply body is read as it comes and abandoned once it passes
+the document limit, and what the trace records has its secrets redacted (:func:`redact`).
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import importlib
 import inspect
 import json
 import os
+import re
 import sys
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import unquote_plus, urlencode, urlsplit
+from urllib.parse import quote, unquote, unquote_plus, urlencode, urlsplit
 
 import anyio.from_thread
 import httpx2 as httpx
@@ -29,6 +32,11 @@ from callflow.server.app import App
 
 LOCAL_ORIGIN = "http://testserver"
 """Where an in-process App is reached (no sockets)."""
+ASGIApp = Callable[
+    [MutableMapping[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
+    Awaitable[None],
+]
+"""An ASGI application: ``await app(scope, receive, send)``."""
 SECRET_PARAMS: Final = frozenset(("token", "cf_state", "cf_session"))
 """Query parameters whose values never appear in a trace: access keys, signed state and
 session tokens."""
@@ -117,10 +125,11 @@ def _is_asgi(app: object) -> bool:
 
 
 class Transport:
-    """Sends the simulator's requests: to the in-process App when the URL is the App's
-    origin, over real HTTP (httpx) otherwise. Both run on one event loop: a private loop
-    in this thread from sync code, a helper thread's loop from async code (like starlette's
-    TestClient), so one deadline bounds every request the same way."""
+    """Sends the simulator's requests: straight to the in-process App's ASGI callable when
+    the URL is the App's origin (no sockets, no HTTP client: see :func:`call_asgi`), over
+    real HTTP (httpx) otherwise. Both run on one event loop: a private loop in this thread
+    from sync code, a helper thread's loop from async code (like starlette's TestClient),
+    so one deadline bounds every request the same way."""
 
     def __init__(self, target: object, *, auth: tuple[str, str] | None = None) -> None:
         self.auth = auth
@@ -128,11 +137,16 @@ class Transport:
         """Added to requests to the target's own event webhook (an access key, say)."""
         self.app: App | None = None
         self.document: bytes | None = None
-        self._local: httpx.AsyncClient | None = None
+        self._local: ASGIApp | None = None
         self._http: httpx.AsyncClient | None = None
         self._portal: anyio.from_thread.BlockingPortal | None = None
         self._portal_cm: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._authorization: bytes | None = None
+        if auth is not None:
+            user, password = auth
+            token = base64.b64encode(f"{user}:{password}".encode()).decode()
+            self._authorization = f"Basic {token}".encode("latin-1")
         if isinstance(target, str) and target.startswith(("http://", "https://")):
             self.start_url: str | None = target
             self.base = origin(target)
@@ -156,8 +170,7 @@ class Transport:
             webhook = self.app.settings.webhook_path if self.app is not None else "/"
             self.start_url = LOCAL_ORIGIN + webhook
             self.base = LOCAL_ORIGIN
-            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-            self._local = httpx.AsyncClient(transport=transport, base_url=LOCAL_ORIGIN)
+            self._local = app
             self._start_loop()  # the App's loop is chosen where the Simulator is made
 
     def _start_loop(self) -> None:
@@ -184,19 +197,19 @@ class Transport:
         )
 
     def close(self) -> None:
-        clients = [client for client in (self._local, self._http) if client is not None]
+        client = self._http
         self._local = self._http = None
 
-        async def close_clients() -> None:
-            for client in clients:
+        async def close_client() -> None:
+            if client is not None:
                 await client.aclose()
 
         if self._portal is not None:
-            self._portal.call(close_clients)
+            self._portal.call(close_client)
             self._portal_cm.__exit__(None, None, None)
             self._portal = self._portal_cm = None
         if self._loop is not None:
-            self._loop.run_until_complete(close_clients())
+            self._loop.run_until_complete(close_client())
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.close()
             self._loop = None
@@ -223,28 +236,28 @@ class Transport:
         ``timeout_ms`` bounds the whole exchange, the body included, for the in-process App
         as over HTTP; a body longer than ``max_bytes`` is abandoned (``too_large``).
         """
-        headers = {"accept-encoding": "identity"}  # no compression: the limit is on bytes
-        if self.auth is not None and self.base and origin(url) == self.base:
-            user, password = self.auth
-            token = base64.b64encode(f"{user}:{password}".encode()).decode()
-            headers["authorization"] = f"Basic {token}"
+        headers = [(b"accept-encoding", b"identity")]  # no compression: the limit is on bytes
+        target = origin(url)
+        if self._authorization is not None and self.base and target == self.base:
+            headers.append((b"authorization", self._authorization))
         data = content
         if json_body is not None:
             data = json.dumps(json_body).encode()
-            headers["content-type"] = "application/json"
+            headers.append((b"content-type", b"application/json"))
         elif content_type is not None:
-            headers["content-type"] = content_type
+            headers.append((b"content-type", content_type.encode("latin-1")))
         seconds = timeout_ms / 1000
-        local = self._local if origin(url) == LOCAL_ORIGIN else None
+        local = self._local if target == LOCAL_ORIGIN else None
 
         async def exchange() -> Reply:
-            client = local or self._http
-            if client is None:  # made on the loop that will use it
-                client = self._http = httpx.AsyncClient(follow_redirects=False)
             try:
-                return await asyncio.wait_for(
-                    _read(client, method, url, data, headers, seconds, max_bytes), seconds
-                )
+                async with asyncio.timeout(seconds):
+                    if local is not None:
+                        return await call_asgi(local, method, url, data, headers, max_bytes)
+                    client = self._http
+                    if client is None:  # made on the loop that will use it
+                        client = self._http = httpx.AsyncClient(follow_redirects=False)
+                    return await _read(client, method, url, data, headers, seconds, max_bytes)
             except (TimeoutError, httpx.TimeoutException):
                 return Reply(None, b"", f"timed out after {timeout_ms} ms")
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
@@ -254,16 +267,124 @@ class Transport:
         return reply
 
 
+class _Abandoned(OSError):
+    """The simulator stopped reading the reply, as a closed connection stops a server."""
+
+
+# What a URL may hold unescaped in its path and in its query (RFC 3986), "%" kept as written.
+_PATH_SAFE: Final = "!$&'()*+,;=:@/%~"
+_QUERY_SAFE: Final = _PATH_SAFE + "?"
+_ESCAPED: Final = re.compile(r"[A-Za-z0-9_.\-!$&'()*+,;=:@/%~?]*")
+"""A path or query that needs no escaping (the common case: no quote call)."""
+
+
+def _escaped(text: str, safe: str) -> str:
+    return text if _ESCAPED.fullmatch(text) else quote(text, safe=safe)
+
+
+async def call_asgi(
+    app: ASGIApp,
+    method: str,
+    url: str,
+    data: bytes | None,
+    headers: list[tuple[bytes, bytes]],
+    max_bytes: int,
+) -> Reply:
+    """One request to an in-process ASGI ``app``: the scope an HTTP server would give it
+    for ``url`` (client ``127.0.0.1``), the body in one message, the reply collected as it
+    is sent. A reply that declares or sends more than ``max_bytes`` is abandoned: the next
+    ``send`` raises, as on a connection the client closed. An exception escaping the App is
+    a 500 (or whatever status it had sent), as from a server."""
+    parts = urlsplit(url)
+    raw_path = _escaped(parts.path or "/", _PATH_SAFE)
+    query = _escaped(parts.query, _QUERY_SAFE)
+    head = [(b"host", parts.netloc.encode("idna")), (b"accept", b"*/*"), *headers]
+    if data is not None:
+        head.append((b"content-length", str(len(data)).encode()))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": parts.scheme,
+        "path": unquote(raw_path) if "%" in raw_path else raw_path,
+        "raw_path": raw_path.encode("ascii"),
+        "query_string": query.encode("ascii"),
+        "root_path": "",
+        "headers": head,
+        "server": (parts.hostname or "", parts.port),
+        "client": ("127.0.0.1", 123),
+    }
+    status: int | None = None
+    names: dict[str, str] = {}
+    body = bytearray()
+    too_large = complete = asked = False
+    finished: asyncio.Future[None] | None = None
+
+    async def receive() -> dict[str, Any]:
+        nonlocal asked, finished
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": data or b"", "more_body": False}
+        if not complete:  # the request has no more body: the client waits for the reply
+            if finished is None:
+                finished = asyncio.get_running_loop().create_future()
+            await finished
+        return {"type": "http.disconnect"}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        nonlocal status, too_large, complete
+        if too_large:
+            raise _Abandoned("the simulator stopped reading the reply")
+        kind = message["type"]
+        if kind == "http.response.start":
+            status = int(message["status"])
+            for name, value in message.get("headers", ()):
+                key = bytes(name).decode("latin-1").lower()
+                text = bytes(value).decode("latin-1")
+                names[key] = f"{names[key]}, {text}" if key in names else text
+            declared = names.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                too_large = True
+                raise _Abandoned("the reply is larger than the simulator reads")
+        elif kind == "http.response.body":
+            chunk = message.get("body", b"")
+            if chunk and method != "HEAD":
+                body.extend(chunk)
+                if len(body) > max_bytes:
+                    too_large = True
+                    raise _Abandoned("the reply is larger than the simulator reads")
+            if not message.get("more_body", False):
+                complete = True
+                if finished is not None and not finished.done():
+                    finished.set_result(None)
+
+    try:
+        await app(scope, receive, send)
+    except Exception:
+        if not too_large and status is None:
+            status = 500
+    finally:
+        if finished is not None and not finished.done():
+            finished.set_result(None)
+    if too_large:
+        return Reply(status, bytes(body[: max_bytes + 1]), headers=names, too_large=True)
+    if status is None:
+        return Reply(None, b"", "request failed: the App sent no response")
+    return Reply(status, bytes(body), headers=names)
+
+
 async def _read(
     client: httpx.AsyncClient,
     method: str,
     url: str,
     data: bytes | None,
-    headers: dict[str, str],
+    headers: list[tuple[bytes, bytes]],
     seconds: float,
     max_bytes: int,
 ) -> Reply:
-    """One request; the body is read chunk by chunk and abandoned past ``max_bytes``."""
+    """One request over HTTP; the body is read chunk by chunk and abandoned past
+    ``max_bytes``."""
     async with client.stream(
         method, url, content=data, headers=headers, timeout=seconds
     ) as response:
