@@ -4,6 +4,14 @@ The builder is also the part of validation that XML Schema cannot express: it ru
 constructor (so the same rules apply to parsed and to built documents) plus the rules on text
 placement, sibling ``<Error>`` handlers and legacy aliases. It keeps going after a problem so
 that every problem in a document is reported, not only the first.
+
+When only the problems are wanted (``validate``), the builder checks without building
+(``construct=False``): each element's values go through the same checkers, in the same order,
+as its constructor would put them, and the few rules a constructor adds on top (a Dial needs a
+target, a Play one source, ...) are applied to the names of its checked children; the messages
+are the constructor's. A first pass (:meth:`Builder._scan`) passes each element that checks
+without a problem, so that only the part of a document holding one is looked at in detail;
+where the XSD found the structure sound, its nesting is not checked again.
 Rulings (D1-D21) and questions (§7 #N) are in docs/dialect.md.
 """
 
@@ -11,7 +19,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from typing import Final
+from typing import Any, Final
 
 from lxml import etree
 
@@ -124,6 +132,206 @@ _FIELDS: Final[dict[str, dict[str, Field]]] = {
 }
 """Each element's fields by attribute name."""
 
+# How an attribute's text becomes the value its constructor takes.
+_AS_IS: Final = 0
+_INT: Final = 1
+_BOOL: Final = 2
+_UPPER: Final = 3
+_REPEATS: Final = 4
+
+
+class _Kind:
+    """What the builder needs to know of one element name, computed once per name (not per
+    element): the class, each attribute it reads (legacy aliases included) with the field it
+    sets and how its text is converted, and where its children may go."""
+
+    __slots__ = (
+        "absent",
+        "accepted",
+        "accepted_content",
+        "aliases",
+        "allowed",
+        "attributes",
+        "cls",
+        "content",
+        "content_check",
+        "content_required",
+        "fields",
+        "name",
+        "plain",
+        "required",
+        "rule",
+        "second",
+    )
+
+    def __init__(self, name: str, cls: type[Element]) -> None:
+        self.name = name
+        self.cls = cls
+        self.content = cls.content
+        fields = _FIELDS[name]
+        legacy = LEGACY_ATTRIBUTES.get(name, {})
+        self.fields = cls.fields
+        if cls is Case:  # Case dtmf= becomes DTMF value= (D5)
+            fields = {"value": DTMF.fields[0]}
+            legacy = {"dtmf": "value"}
+            self.fields = DTMF.fields
+        self.absent: dict[str, object] = dict.fromkeys(n for n in fields if n != cls.content)
+        """The constructor's keyword arguments, all absent: None, so that a constructor names
+        a missing required one."""
+        self.attributes: dict[str, tuple[str, Field, int]] = {}
+        """Attribute name -> (the field it sets, that field, how its text is converted)."""
+        for raw_name in (*fields, *legacy):
+            attr = legacy.get(raw_name, raw_name)
+            spec = fields.get(attr)
+            if spec is None or attr == cls.content:
+                continue  # unknown attributes: the schema decides (compat accepts them)
+            convert = _converter(spec.check)
+            if convert is _to_int:
+                how = _INT
+            elif convert is _to_bool:
+                how = _BOOL
+            elif attr == "method" and name in UPPER_CASE_METHOD:
+                how = _UPPER
+            elif name == "Tone" and attr == "hz":
+                how = _REPEATS
+            else:
+                how = _AS_IS
+            self.attributes[raw_name] = (attr, spec, how)
+        self.plain = name in nesting.PLAIN_BLOCKS
+        self.allowed = nesting.ALLOWED.get(name, frozenset())
+        self.rule = _RULES.get(DTMF if cls is Case else cls)
+        setting: dict[str, tuple[str, ...]] = {}
+        for raw_name, (attr, _, _) in self.attributes.items():
+            setting[attr] = (*setting.get(attr, ()), raw_name)
+        self.aliases = tuple(group for group in setting.values() if len(group) > 1)
+        """Attribute names that set the same field: at most one may be given."""
+        self.second = frozenset(raw_name for group in self.aliases for raw_name in group[1:])
+        """The names that can only be a second one of :attr:`aliases` if given."""
+        self.required = tuple(
+            setting.get(spec.name, ("",))
+            for spec in self.fields
+            if spec.required and spec.name != cls.content
+        )
+        """For each required field, the attribute names that set it: one must be given."""
+        spec = next((spec for spec in self.fields if spec.name == cls.content), None)
+        self.content_check = spec.check if spec is not None else None
+        self.content_required = spec is not None and spec.required
+        self.accepted: dict[str, set[str]] = {raw_name: set() for raw_name in self.attributes}
+        """Attribute name -> texts of it that gave a value its checker accepted (a bounded
+        memo: documents repeat a handful of values)."""
+        self.accepted_content: set[object] = set()
+        """The same for the content field's values."""
+
+
+_Values = dict[str, object]
+_Rule = Callable[[_Values, "list[Built]"], "Exception | None"]
+
+
+def _dial_rule(values: _Values, children: list[Built]) -> Exception | None:
+    if not any(child.xml_tag in ("To", "Sip") for child in children):
+        return checks.invalid("Dial", "children", "needs at least one <To> or <Sip> target", ())
+    return None
+
+
+def _play_rule(values: _Values, children: list[Built]) -> Exception | None:
+    url, record = values["url"], values["record"]
+    if (url is None) == (record is None):
+        rule = "needs exactly one source: a url or record= (D12, §7 #11)"
+        return checks.invalid("Play", "url", rule, (url, record))
+    return None
+
+
+def _gather_rule(values: _Values, children: list[Built]) -> Exception | None:
+    seen: set[object] = set()
+    for child in children:
+        if isinstance(child, _Branch):
+            value = child.value
+            if value in seen:
+                rule = "duplicates another branch of this Gather (D5)"
+                return checks.invalid("DTMF", "value", rule, value)
+            seen.add(value)
+    return None
+
+
+def _call_rule(values: _Values, children: list[Built]) -> Exception | None:
+    if (values["field"] is None) != (values["value"] is None):
+        missing = "value" if values["value"] is None else "field"
+        return checks.invalid("Call", missing, "is required with the other of field/value", None)
+    return None
+
+
+_RULES: Final[dict[type[Element], _Rule]] = {
+    Dial: _dial_rule,
+    Play: _play_rule,
+    Gather: _gather_rule,
+    Call: _call_rule,
+}
+"""The rules a class's constructor applies beyond its fields' checkers (its ``_check``, or its
+``__init__`` after ``_init``), for checking without building; messages as it raises them."""
+
+
+class _Branch:
+    """A checked DTMF branch (or a Case, which becomes one): its value, for the Gather's rule
+    on duplicate branches."""
+
+    __slots__ = ("value",)
+    xml_tag: Final = "DTMF"
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+Built = Element | type[Element] | _Branch
+"""What the builder makes of an element: the DSL object, or when checking without building,
+the class that would be built (a :class:`_Branch` for a DTMF branch)."""
+
+_ACCEPTED: dict[tuple[object, str], object] = {}
+"""(checker, text) -> the value stored: texts a checker accepted before. A checker's verdict
+does not depend on the element or the attribute (they only name it in messages), and documents
+repeat a handful of values."""
+_ACCEPTED_MAX: Final = 4_096
+_ACCEPTED_LENGTH: Final = 256
+
+
+def _stored(check: checks.Checker, tag: str, name: str, value: object) -> object:
+    """``check``'s value for ``value``, as the constructor stores it (raises as it does)."""
+    if isinstance(value, str) and value.__class__ is str:
+        key = (check, value)
+        stored = _ACCEPTED.get(key, _ACCEPTED)
+        if stored is not _ACCEPTED:
+            return stored
+        stored = check(tag, name, value)
+        if len(_ACCEPTED) < _ACCEPTED_MAX and len(value) <= _ACCEPTED_LENGTH:
+            _ACCEPTED[key] = stored
+        return stored
+    return check(tag, name, value)
+
+
+def _first_failure(
+    cls: type[Element], kwargs: _Values, content: object, children: list[Built], rule: _Rule | None
+) -> Exception | None:
+    """What the constructor of ``cls`` would raise for these values and children (checked
+    children are sound: the builder checked their nesting), or None."""
+    tag = cls.xml_tag
+    text = cls.content
+    values: _Values = {}
+    for spec in cls.fields:
+        name = spec.name
+        value = content if name == text else kwargs.get(name)
+        if value is not None:
+            try:
+                value = _stored(spec.check, tag, name, value)
+            except (CallflowError, TypeError) as exc:
+                return exc
+        elif spec.required:
+            return checks.invalid(tag, name, "is required", None)
+        values[name] = value
+    return None if rule is None else rule(values, children)
+
+
+_KINDS: Final[dict[str, _Kind]] = {name: _Kind(name, cls) for name, cls in CLASSES.items()}
+"""Each element name's :class:`_Kind`."""
+
 
 def explain(tag: str, attribute: str, raw: str) -> str | None:
     """What is wrong with ``raw`` as ``tag``'s ``attribute``, in the DSL's words (the message
@@ -174,8 +382,17 @@ def _is_element(node: etree._Element) -> bool:
     return isinstance(node.tag, str)
 
 
+_AT_MOST_ONE: Final = frozenset(nesting.AT_MOST_ONE)
+_COUNTED: Final = _AT_MOST_ONE | {"DTMF", "Case"}
+"""Children that :meth:`Builder._repeated` looks at; any other cannot repeat wrongly."""
+_NO_SWITCH: Final = nesting.ALLOWED["Gather"] - {"Switch"}
+_NONE: Final[frozenset[str]] = frozenset()
+
+
 class _Seen:
     """What a parent's children so far hold: the at-most-once names and the DTMF values."""
+
+    __slots__ = ("unique", "values")
 
     def __init__(self) -> None:
         self.unique: set[str] = set()
@@ -183,7 +400,13 @@ class _Seen:
 
 
 class Builder:
-    """Build DSL objects from a tree, collecting problems instead of stopping at the first."""
+    """Build DSL objects from a tree, collecting problems instead of stopping at the first.
+
+    ``construct=False`` checks without building: :meth:`check_document` reports the same
+    problems as :meth:`build_document`, and returns none of the objects. ``nested=True`` says
+    the XSD checked the tree's structure and found it sound (which element holds which, text
+    only where it may stand; see ``validation._schema_check``), so it is not checked again.
+    """
 
     def __init__(
         self,
@@ -192,15 +415,22 @@ class Builder:
         strict: bool,
         flagged: Iterable[str] = (),
         places: Places | None = None,
+        construct: bool = True,
+        nested: bool = False,
     ):
         self.tree = tree
         self.strict = strict
-        self.flagged = frozenset(flagged)
+        self.flagged = frozenset(flagged) if flagged else _NONE
         """Element paths the schema already reported; their problems are not repeated."""
         self.places = places if places is not None else Places(tree, b"")
         """Element paths, computed for the whole tree at the first problem (not per problem:
         ``getpath`` counts an element's siblings, quadratic in a document of many)."""
+        self.construct = construct
+        self.nested = nested
         self.problems: list[Problem] = []
+        self._finish = self._construct if construct else self._verify
+        self._dirty: set[etree._Element] | None = None
+        """When checking: the elements whose subtree may hold a problem (see :meth:`_scan`)."""
 
     # -- reporting -------------------------------------------------------------------------
 
@@ -223,17 +453,38 @@ class Builder:
         built = self.build(root)
         return built if isinstance(built, Response) else None
 
-    def build(self, el: etree._Element, extra: tuple[etree._Element, ...] = ()) -> Element | None:
+    def check_document(self, dirty: set[etree._Element] | None = None) -> list[Problem]:
+        """Report the problems :meth:`build_document` would, without building (for a builder
+        made with ``construct=False``). ``dirty``: what :func:`scan` gave, if it ran."""
+        root = self.tree.getroot()
+        if root.tag == "Response" and not self.construct:
+            self._dirty = dirty if dirty is not None else self._scan(root)
+            if not self._dirty:
+                return self.problems
+        self.build_document()
+        return self.problems
+
+    def build(self, el: etree._Element, extra: tuple[etree._Element, ...] = ()) -> Built | None:
         """Build ``el`` (plus sibling handlers ``extra``); ``None`` when it has a problem."""
-        name = str(el.tag)
+        name = el.tag
         if name == "callback":
             return self._legacy_callback(el)
-        cls = CLASSES.get(name)
-        if cls is None:
-            self.report(el, f"unknown element <{name}>")
+        kind = _KINDS.get(name)  # type: ignore[arg-type]  # an element: its tag is a str
+        if kind is None:
+            self.report(el, f"unknown element <{name!s}>")
             return None
-        kwargs = self._attributes(el, cls)
-        children, complete = self._children(el, name)
+        dirty = self._dirty
+        if (
+            dirty is not None
+            and el not in dirty
+            and (not extra or not any(error in dirty for error in extra))
+        ):
+            return _marker(el, kind)  # checked by the scan: nothing to report in it
+        kwargs = self._attributes(el, kind)
+        if len(el):
+            children, complete = self._children(el, kind)
+        else:
+            children, complete = [], True
         for error in extra:
             handler = self.build(error)
             if handler is None:
@@ -244,74 +495,63 @@ class Builder:
             return None
         # Built even when a child failed, so that the parent's own rules (duplicate DTMF
         # values, say) are reported too; the result is dropped all the same.
-        built = self._construct(el, cls, kwargs, children, complete)
+        built = self._finish(el, kind, kwargs, children, complete)
         return built if complete else None
 
-    def _attributes(self, el: etree._Element, cls: type[Element]) -> dict[str, object] | None:
-        name = cls.xml_tag
-        fields = _FIELDS[name]
-        legacy = LEGACY_ATTRIBUTES.get(name, {})
-        # Absent attributes are passed as None so constructors name a missing required one.
-        kwargs: dict[str, object] = dict.fromkeys(n for n in fields if n != cls.content)
-        if not el.attrib and name != "Case":
-            return kwargs
-        given: set[str] = set()
-        source: dict[str, str] = {}
+    def _attributes(self, el: etree._Element, kind: _Kind) -> _Values | None:
+        # Absent attributes are passed as None so constructors name a missing required one;
+        # without attributes, the (never changed) template of all absent.
+        items = attribute_items(el) if len(el.attrib) else ()
+        if not items:
+            return kind.absent
+        table = kind.attributes
+        kwargs: _Values | None = None
         ok = True
-        if name == "Case":  # Case dtmf= becomes DTMF value= (D5)
-            fields = {"value": DTMF.fields[0]}
-            legacy = {"dtmf": "value"}
-            kwargs = {"value": None}
-        for raw_name, raw in attribute_items(el):
-            attr = legacy.get(str(raw_name), str(raw_name))
-            spec = fields.get(attr)
-            if spec is None or attr == cls.content:
+        for raw_name, raw in items:
+            entry = table.get(raw_name)
+            if entry is None:
                 continue  # unknown attributes: the schema decides (compat accepts them)
-            if attr in given:
-                self.report(el, f"<{name}> has both '{source[attr]}' and '{raw_name}' (aliases)")
+            attr, _, how = entry
+            if kwargs is None:
+                kwargs = kind.absent.copy()
+            if kwargs[attr] is not None:  # set already: by an alias (a set value is never None)
+                first = next(n for n, _ in items if table.get(n, ("",))[0] == attr)
+                self.report(el, f"<{kind.name}> has both '{first}' and '{raw_name}' (aliases)")
                 ok = False
                 continue
-            value: object = str(raw)
-            convert = _converter(spec.check)
-            if convert is not None:
-                value = convert(str(raw))
-            elif attr == "method" and name in UPPER_CASE_METHOD:
-                value = str(raw).upper()
-            elif name == "Tone" and attr == "hz":
-                expanded = _expand_repeats(str(raw))
-                if expanded is None:
-                    limit = checks.MAX_FREQUENCIES
-                    self.report(
-                        el,
-                        f"<Tone> 'hz' expands to more than {limit} frequencies "
-                        f"(got {str(raw)[:40]!r})",
-                    )
-                    ok = False
-                    continue
-                value = expanded
+            value = _converted(how, raw)
+            if value is None:  # a Tone hz that expands to too many
+                limit = checks.MAX_FREQUENCIES
+                self.report(
+                    el, f"<Tone> 'hz' expands to more than {limit} frequencies (got {raw[:40]!r})"
+                )
+                ok = False
+                continue
             kwargs[attr] = value
-            given.add(attr)
-            source[attr] = str(raw_name)
+        if kwargs is None:
+            return kind.absent
         return kwargs if ok else None
 
-    def _children(self, el: etree._Element, name: str) -> tuple[list[Element], bool]:
-        if not len(el):
-            return [], True
-        nodes = [child for child in el if _is_element(child)]
-        built: list[Element] = []
+    def _children(self, el: etree._Element, kind: _Kind) -> tuple[list[Built], bool]:
+        name = kind.name
+        nodes = [child for child in el if isinstance(child.tag, str)]
+        built: list[Built] = []
         ok = True
-        plain = name in nesting.PLAIN_BLOCKS
+        plain = kind.plain
         pairs = self._pair_sibling_errors(nodes) if plain else [(node, ()) for node in nodes]
-        allowed = nesting.ALLOWED.get(name, frozenset())
+        nested = self.nested  # the XSD checked what may nest where
+        dirty = self._dirty
+        allowed = kind.allowed
         if name == "Gather" and self.strict:
-            allowed = allowed - {"Switch"}  # a variant form (D5)
+            allowed = _NO_SWITCH  # a variant form (D5)
         seen = _Seen()
         for node, extra in pairs:
-            tag = str(node.tag)
-            if not (plain and tag == "Error") and self._repeated(node, name, seen):
+            tag: str = node.tag  # type: ignore[assignment]  # an element: its tag is a str
+            handler = plain and tag == "Error"
+            if tag in _COUNTED and not handler and self._repeated(node, name, seen):
                 ok = False
                 continue
-            if tag not in allowed and not (plain and tag == "Error"):
+            if not nested and tag not in allowed and not handler:
                 if tag == "callback" and "Callback" in allowed and not self.strict:
                     pass  # legacy lower-case <callback>URL</callback> (D2)
                 else:
@@ -319,13 +559,18 @@ class Builder:
                     self.report(node, f"<{tag}> cannot be nested in <{name}> (allowed: {choices})")
                     ok = False
                     continue
-            if name == "Gather" and node.tag == "Switch":
+            if tag == "Switch" and name == "Gather":
                 switched = self._switch(node, seen)
                 if switched is None:
                     ok = False
                 else:
                     built.extend(switched)
                 continue
+            if dirty is not None and not extra and node not in dirty:
+                clean = _KINDS.get(tag)
+                if clean is not None:  # checked by the scan: nothing to report in it
+                    built.append(_marker(node, clean))
+                    continue
             child = self.build(node, extra)
             if child is None:
                 ok = False
@@ -338,10 +583,12 @@ class Builder:
     ) -> list[tuple[etree._Element, tuple[etree._Element, ...]]]:
         """Attach each ``<Error>`` in a plain block to the command right before it (D7)."""
         pairs: list[tuple[etree._Element, tuple[etree._Element, ...]]] = []
+        errors = False
         for node in nodes:
             if node.tag != "Error":
                 pairs.append((node, ()))
                 continue
+            errors = True
             if not self.strict and pairs:
                 previous, extra = pairs[-1]
                 has_own = any(c.tag == "Error" for c in previous if _is_element(c))
@@ -356,13 +603,15 @@ class Builder:
                 node, "<Error> must be inside the command it handles, or directly after it (D7)"
             )
             pairs.append((node, ()))
+        if not errors:
+            return pairs
         return [(node, extra) for node, extra in pairs if node.tag != "Error" or extra]
 
     def _repeated(self, node: etree._Element, parent: str, seen: _Seen) -> bool:
         """Report ``node`` when its parent already has one like it (D5, §4): at the node,
         so every repetition is reported with its own line."""
         tag = str(node.tag)
-        if tag in nesting.AT_MOST_ONE:
+        if tag in _AT_MOST_ONE:
             if tag in seen.unique:
                 self.report(node, f"<{parent}> can hold at most one <{tag}>")
                 return True
@@ -381,14 +630,14 @@ class Builder:
                 seen.values.add(value)
         return False
 
-    def _switch(self, switch: etree._Element, seen: _Seen) -> list[Element] | None:
+    def _switch(self, switch: etree._Element, seen: _Seen) -> list[Built] | None:
         """Turn ``<Switch>`` into the equivalent DTMF, Default and Error children (D5).
 
         ``seen`` is the Gather's: a Switch's Default or Error counts with the Gather's own.
         """
         if switch.attrib and self.strict:
             self.report(switch, "<Switch> takes no attributes")
-        result: list[Element] = []
+        result: list[Built] = []
         ok = True
         for node in switch:
             if not _is_element(node):
@@ -407,8 +656,14 @@ class Builder:
                 result.append(child)
         return result if ok else None
 
-    def _legacy_callback(self, el: etree._Element) -> Element | None:
+    def _legacy_callback(self, el: etree._Element) -> Built | None:
         url = (el.text or "").strip()
+        if not self.construct:
+            failure = _first_failure(Callback, {"url": url}, None, [], None)
+            if failure is not None:
+                self.report(el, str(failure))
+                return None
+            return Callback
         try:
             return Callback(url=url)
         except CallflowError as exc:
@@ -418,11 +673,12 @@ class Builder:
     def _construct(
         self,
         el: etree._Element,
-        cls: type[Element],
-        kwargs: dict[str, object],
-        children: list[Element],
+        kind: _Kind,
+        kwargs: _Values,
+        children: list[Any],
         complete: bool = True,
-    ) -> Element | None:
+    ) -> Built | None:
+        cls = kind.cls
         try:
             if cls is Case:
                 return DTMF(*children, value=kwargs.get("value"))  # type: ignore[arg-type]
@@ -440,50 +696,342 @@ class Builder:
                 self.report(el, str(exc))
             return None
 
+    def _verify(
+        self,
+        el: etree._Element,
+        kind: _Kind,
+        kwargs: _Values,
+        children: list[Built],
+        complete: bool = True,
+    ) -> Built | None:
+        """:meth:`_construct` without constructing: what the constructor would raise is
+        reported, in its words; the class that would be built is returned."""
+        cls = kind.cls
+        built: Built = cls
+        if cls is Case:
+            failure = _first_failure(DTMF, kwargs, None, children, None)
+            built = _Branch(kwargs.get("value"))
+        else:
+            content = self._content(el, cls, bool(children))
+            if content is False:
+                return None
+            failure = _first_failure(cls, kwargs, content, children, kind.rule)
+            if cls is DTMF:
+                built = _Branch(kwargs.get("value"))
+        if failure is not None:
+            # A rule about the children as a whole may only fail because a child was dropped.
+            if complete or getattr(failure, "attribute", None) != "children":
+                self.report(el, str(failure))
+            return None
+        return built
+
     def _content(self, el: etree._Element, cls: type[Element], has_children: bool) -> object:
         """Return the value of the content field, taken from text or its attribute.
 
         ``False`` means a problem was reported.
         """
-        name = cls.xml_tag
-        parts = _text_parts(el)
-        text = "".join(parts)
-        has_text = bool(text.strip())
-        field = cls.content
-        if field is None:
-            if has_text:
-                self.report(el, f"<{name}> cannot hold text")
-                return False
-            return None
-        attribute = el.get(field) if field != "target" else None
-        if name in ("To", "Sip"):
-            target = text.strip()
-            if name == "To" and target.startswith("sip:") and not self.strict:
-                target = target[4:]
-            return target or None
-        if name == "Meta":
-            if attribute is not None and text:
-                self.report(el, "<Meta> has both a value attribute and text (§7 #16)")
-                return False
-            if attribute is None and not text:
-                self.report(el, "<Meta> needs a value attribute or text content")
-                return False
-            return attribute if attribute is not None else text
-        if name == "Curl":
-            return text if has_text else None
-        # Say (text) and Play (url): content or attribute, exactly one (D11, D12).
-        content = (text if name == "Say" else text.strip()) if has_text else None
-        if content is not None and attribute is not None:
-            self.report(el, f"<{name}> has both text content and a '{field}' attribute")
+        if cls.content is None and self.nested:
+            return None  # the XSD allows no text but white space in these elements
+        content, problem = _content_of(el, cls, self.strict, has_children)
+        if problem is not None:
+            self.report(el, problem)
             return False
-        if self.strict and content is not None and has_children:
-            self.report(
-                el,
-                f"<{name}> text next to an <Error> child must be the '{field}'"
-                " attribute in the canonical form (§7 #11)",
-            )
+        return content
+
+    # -- checking without building ---------------------------------------------------------
+
+    def _scan(self, root: etree._Element) -> set[etree._Element]:
+        return scan(root, strict=self.strict, nested=self.nested)
+
+
+def _texts(key: tuple[object, ...]) -> list[str]:
+    """The texts in a key of :data:`_CLEAN_LEAVES`: the element's text, attribute names and
+    values."""
+    texts = [key[1]] if isinstance(key[1], str) else []
+    for item in key[2:]:
+        if isinstance(item, tuple):  # a (name, value) pair
+            texts.extend(item)
+    return texts
+
+
+def _converted(how: int, raw: str) -> object:
+    """The value an attribute's text ``raw`` gives its field (None: a Tone ``hz`` that would
+    expand to too many frequencies)."""
+    if how == _AS_IS:
+        return raw
+    if how == _INT:
+        return _to_int(raw)
+    if how == _BOOL:
+        return _to_bool(raw)
+    if how == _UPPER:
+        return raw.upper()
+    return _expand_repeats(raw)
+
+
+def _content_of(
+    el: etree._Element, cls: type[Element], strict: bool, has_children: bool
+) -> tuple[object, str | None]:
+    """The value of ``cls``'s content field in ``el``, from its text or its attribute, and
+    what is wrong with where it is written (None: nothing)."""
+    field = cls.content
+    name = cls.xml_tag
+    text = (el.text or "") if not len(el) else "".join(_text_parts(el))
+    has_text = bool(text) and not text.isspace()  # what str.strip() leaves is not empty
+    if field is None:
+        return None, f"<{name}> cannot hold text" if has_text else None
+    if name == "To" or name == "Sip":
+        target = text.strip()
+        if name == "To" and target.startswith("sip:") and not strict:
+            target = target[4:]
+        return target or None, None
+    attribute = el.get(field)
+    if name == "Meta":
+        if attribute is not None and text:
+            return None, "<Meta> has both a value attribute and text (§7 #16)"
+        if attribute is None and not text:
+            return None, "<Meta> needs a value attribute or text content"
+        return (attribute if attribute is not None else text), None
+    if name == "Curl":
+        return (text if has_text else None), None
+    # Say (text) and Play (url): content or attribute, exactly one (D11, D12).
+    content = (text if name == "Say" else text.strip()) if has_text else None
+    if content is not None and attribute is not None:
+        return None, f"<{name}> has both text content and a '{field}' attribute"
+    if strict and content is not None and has_children:
+        return None, (
+            f"<{name}> text next to an <Error> child must be the '{field}'"
+            " attribute in the canonical form (§7 #11)"
+        )
+    if strict and name == "Play" and attribute is not None and not has_children:
+        return None, "<Play> takes its URL as text content in the canonical form (D12)"
+    return (content if content is not None else attribute), None
+
+
+# -- the scan: which subtrees check without a problem ------------------------------------------
+#
+# Sound, not exact: an element it passes builds without a problem (the builder then skips
+# it); one it fails may still build fine. tests/dialect/test_validate.py compares it with the
+# builder on random documents.
+
+_REMEMBERED: Final = 1_024
+"""Texts remembered per attribute (and per element's content) as accepted."""
+_CLEAN_LEAVES: Final[dict[tuple[bool, bool], dict[tuple[object, ...], None]]] = {
+    (strict, nested): {} for strict in (False, True) for nested in (False, True)
+}
+"""(strict, nested) -> childless elements that passed, as (kind, text, *attributes): a leaf
+depends on nothing else."""
+_LEAF_ATTRIBUTES: Final = 8
+
+
+def scan(root: etree._Element, *, strict: bool, nested: bool) -> set[etree._Element]:
+    """The elements whose subtree may hold a problem: each that breaks a rule, or whose
+    children do, and its ancestors. One pass; an element it leaves out builds (checks)
+    without a problem, so that :meth:`Builder.build` need not look into it (``nested``: as
+    for :class:`Builder`)."""
+    dirty: set[etree._Element] = set()
+    leaves = _CLEAN_LEAVES[strict, nested]
+    for el in root.iter(etree.Element):
+        kind = _KINDS.get(el.tag)  # type: ignore[arg-type]  # an element: its tag is a str
+        if kind is None:
+            if el.tag == "callback" and _callback_is_clean(el):
+                continue
+        elif len(el):
+            if _element_is_clean(el, kind, strict, nested):
+                continue
+        else:  # a leaf: its text and attributes say it all, and documents repeat them
+            text = el.text
+            names = el.keys()
+            if not names:
+                key: tuple[object, ...] = (kind, text)
+            elif len(names) <= _LEAF_ATTRIBUTES:
+                key = (kind, text, *el.items())
+            else:
+                key = ()
+            if key in leaves:
+                continue
+            if _element_is_clean(el, kind, strict, nested):
+                if key and sum(len(part) for part in _texts(key)) <= _ACCEPTED_LENGTH:
+                    if len(leaves) >= _REMEMBERED:
+                        leaves.clear()
+                    leaves[key] = None
+                continue
+        node: etree._Element | None = el
+        while node is not None and node not in dirty:
+            dirty.add(node)
+            node = node.getparent()
+    return dirty
+
+
+def _attribute_is_clean(kind: _Kind, raw_name: str, raw: str) -> bool:
+    """Whether the text ``raw`` of ``kind``'s attribute ``raw_name`` gives its field a value
+    the field's checker accepts; remembered when it does."""
+    attr, spec, how = kind.attributes[raw_name]
+    value = _converted(how, raw)
+    if value is None:
+        return False
+    try:
+        _stored(spec.check, kind.cls.xml_tag, attr, value)
+    except (CallflowError, TypeError):
+        return False
+    _remember(kind.accepted[raw_name], raw)
+    return True
+
+
+def _remember(accepted: set[str], text: str) -> None:
+    if len(text) <= _ACCEPTED_LENGTH:
+        if len(accepted) >= _REMEMBERED:
+            accepted.clear()
+        accepted.add(text)
+
+
+def _callback_is_clean(el: etree._Element) -> bool:
+    url = (el.text or "").strip()
+    return _first_failure(Callback, {"url": url}, None, [], None) is None
+
+
+def _element_is_clean(el: etree._Element, kind: _Kind, strict: bool, nested: bool) -> bool:
+    """Whether ``el`` (not its descendants) builds without a problem: its values, its text,
+    what its children are (not what they hold) and its class's own rules."""
+    names = el.keys()
+    if names:
+        accepted = kind.accepted
+        for raw_name in names:
+            known = accepted.get(raw_name)
+            if known is None:
+                continue  # not an attribute the builder reads: the schema decides
+            # One look-up per attribute the builder reads, a few at most: linear however many
+            # unknown ones the element has (el.items() looks each value up by name again).
+            raw: str = el.get(raw_name)  # type: ignore[assignment]  # one of its names
+            if raw not in known and not _attribute_is_clean(kind, raw_name, raw):
+                return False
+        if not kind.second.isdisjoint(names):
+            for group in kind.aliases:
+                if sum(1 for raw_name in group if raw_name in names) > 1:
+                    return False
+        for group in kind.required:
+            if group[0] not in names and not any(raw_name in names for raw_name in group):
+                return False
+    elif kind.required:
+        return False
+    count = len(el)
+    if count and not _children_are_clean(el, kind, strict, nested):
+        return False
+    cls = kind.cls
+    field = kind.content
+    if field is not None:
+        has_children = bool(count) and any(isinstance(child.tag, str) for child in el)
+        value, problem = _content_of(el, cls, strict, has_children)
+        if problem is not None:
             return False
-        if self.strict and name == "Play" and attribute is not None and not has_children:
-            self.report(el, "<Play> takes its URL as text content in the canonical form (D12)")
+        if value is None:
+            if kind.content_required:
+                return False
+        elif value not in kind.accepted_content:
+            try:
+                _stored(kind.content_check, cls.xml_tag, field, value)  # type: ignore[arg-type]
+            except (CallflowError, TypeError):
+                return False
+            if isinstance(value, str):
+                _remember(kind.accepted_content, value)  # type: ignore[arg-type]  # of texts
+        if cls is Play and (value is None) == ("record" not in names):
+            return False  # Play's rule: exactly one source
+    elif not nested and not count:
+        text = el.text
+        if text and text.strip():
             return False
-        return content if content is not None else attribute
+    if cls is Call and ("field" in names) != ("value" in names):
+        return False  # Call's rule: field and value together
+    return bool(count) or cls is not Dial  # Dial's rule: a target (see _children_are_clean)
+
+
+def _children_are_clean(el: etree._Element, kind: _Kind, strict: bool, nested: bool) -> bool:
+    """The builder's rules on ``el``'s children: which may nest (unless the XSD checked it),
+    how many of a kind, DTMF values, sibling Error handlers (D7); and text, where only
+    elements may stand."""
+    name = kind.name
+    plain = kind.plain
+    check_text = not nested and kind.content is None
+    if check_text:
+        text = el.text
+        if text and text.strip():
+            return False
+    allowed = _NO_SWITCH if strict and name == "Gather" else kind.allowed
+    unique: set[str] | None = None  # the at-most-once names so far
+    branches: set[str] | None = None  # the DTMF values so far
+    previous: etree._Element | None = None
+    attached = False
+    target = False
+    for child in el:
+        if check_text:
+            tail = child.tail
+            if tail and tail.strip():
+                return False
+        tag = child.tag
+        if tag.__class__ is not str:
+            continue  # a comment or a processing instruction
+        if plain and tag == "Error":  # a sibling handler of the command before it (D7)
+            if strict or previous is None or attached or previous.tag not in nesting.COMMANDS:
+                return False
+            if any(own.tag == "Error" for own in previous):
+                return False
+            attached = True
+            continue
+        previous, attached = child, False
+        if tag in _COUNTED:
+            if unique is None:
+                unique, branches = set(), set()
+            if not _counted(child, tag, unique, branches):  # type: ignore[arg-type]
+                return False
+            if tag == "Switch" and name == "Gather":
+                if strict and child.attrib:
+                    return False
+                for node in child:
+                    branch = node.tag
+                    if branch.__class__ is not str:
+                        continue
+                    if branch not in ("Case", "Default", "Error"):
+                        return False
+                    if not _counted(node, branch, unique, branches):  # type: ignore[arg-type]
+                        return False
+        elif tag == "To" or tag == "Sip":
+            target = True
+        if (
+            not nested
+            and tag not in allowed
+            and (tag != "callback" or strict or "Callback" not in allowed)
+        ):
+            return False  # not a legacy lower-case <callback> either (D2)
+    return target or name != "Dial"
+
+
+def _counted(node: etree._Element, tag: str, unique: set[str], branches: set[str]) -> bool:
+    """Whether ``node`` is not a second of its parent's at-most-once children, nor a DTMF
+    branch of a value already taken (D5); records it."""
+    if tag == "DTMF":
+        value = node.get("value")
+    elif tag == "Case":
+        value = node.get("dtmf")
+        if value is None:
+            value = node.get("value")
+    else:
+        if tag in unique:
+            return False
+        unique.add(tag)
+        return True
+    if value is None:
+        return True
+    if value in branches:
+        return False
+    branches.add(value)
+    return True
+
+
+def _marker(el: etree._Element, kind: _Kind) -> Built:
+    """What checking a clean ``el`` without building gives (see :data:`Built`)."""
+    cls = kind.cls
+    if cls is DTMF:
+        return _Branch(el.get("value"))
+    if cls is Case:
+        value = el.get("dtmf")
+        return _Branch(el.get("value") if value is None else value)
+    return cls

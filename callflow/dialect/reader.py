@@ -11,8 +11,11 @@ in a document of many siblings).
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -64,9 +67,21 @@ class _RefuseLoads(etree.Resolver):
         return self.resolve_string("", context)
 
 
+_thread = threading.local()
+
+
+def _reader() -> etree.XMLParser:
+    """This thread's parser of documents (each parse starts its error log anew): lxml
+    parsers are not safe to share between threads."""
+    parser: etree.XMLParser | None = getattr(_thread, "parser", None)
+    if parser is None:
+        parser = _thread.parser = _parser()
+    return parser
+
+
 def _parser(schema: etree.XMLSchema | None = None) -> etree.XMLParser:
-    # A new parser per call: lxml parsers are not safe to share between threads, and each
-    # keeps its own error log (the global one accumulates across documents).
+    # A new parser: lxml parsers are not safe to share between threads, and each keeps its
+    # own error log (the global one accumulates across documents).
     parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -81,6 +96,7 @@ def _parser(schema: etree.XMLSchema | None = None) -> etree.XMLParser:
     return parser
 
 
+_CANONICAL_DECLARATION: Final = b'<?xml version="1.0" encoding="UTF-8"?>'
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\sencoding\s*=\s*["']([^"']*)["']""")
 
 
@@ -93,9 +109,12 @@ def _not_utf8(data: bytes) -> tuple[int, str] | None:
     if nul >= 0:
         return nul, "document is not UTF-8 (it holds NUL bytes: UTF-16 or UTF-32?)"
     try:
-        data.decode("utf-8")
+        if not data.isascii():  # ASCII is UTF-8
+            data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return exc.start, f"document is not valid UTF-8 (byte 0x{data[exc.start]:02x})"
+    if data.startswith(_CANONICAL_DECLARATION):
+        return None  # what callflow writes
     declared = _DECLARED_ENCODING.match(data.removeprefix(b"\xef\xbb\xbf"))
     if declared and declared.group(1).decode("ascii", "replace").lower() not in ("utf-8", "utf8"):
         name = declared.group(1).decode("ascii", "replace")
@@ -112,6 +131,8 @@ def _dtd_offset(data: bytes) -> int | None:
     root start tag is not well-formed XML, which the parser refuses. Each step consumes what it
     matched, so the scan is linear even on a prolog of a million comments.
     """
+    if b"<!" not in data:
+        return None  # no declaration of any kind: the usual document, found in one scan
     offset = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     while (item := _PROLOG_ITEM.match(data, offset)) is not None:
         offset = item.end()
@@ -143,13 +164,13 @@ def load(data: bytes, *, max_bytes: int = MAX_BYTES) -> Loaded:
     if encoding is not None:
         line, column = _line_of(data, encoding[0])
         return Loaded(data, None, (Problem(line, column, "/", encoding[1]),))
-    parser = _parser()
+    parser = _reader()
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         return Loaded(data, None, _syntax_problems(parser, exc))
     tree = root.getroottree()
-    if tree.docinfo.doctype:
+    if b"<!" in data and tree.docinfo.doctype:  # without "<!" no DOCTYPE can be written
         message = "DTD declarations are not allowed in Opentact XML"
         return Loaded(data, None, (Problem(1, 1, "/", message),))
     return Loaded(data, tree, ())
@@ -231,14 +252,32 @@ def _step_name(el: etree._Element) -> str:
     return step[:_PREFIXED_STEP].decode("utf-8", "replace")
 
 
+FEW: Final = 16
+"""Up to this many elements asked for, :class:`Places` finds the path and place of each on
+its own (``getpath``, a scan up to its start tag); past it, of every element at once."""
+
+_STEP = re.compile(r"/[A-Za-z_][A-Za-z0-9_.-]*(?:\[[0-9]+\])?")
+"""A path step XPath reads as ``getpath`` wrote it: a name without a prefix, maybe an index."""
+
+
 class Places:
     """Paths and start-tag positions of the elements of one parsed document.
 
     Each is computed once for the whole document, on first use: a valid document with
-    nothing to report needs neither.
+    nothing to report needs neither. The few elements of a document with a few problems are
+    placed one by one, without computing every other element's path and position.
     """
 
-    __slots__ = ("_layout", "_layout_read", "_paths", "_positions", "data", "tree")
+    __slots__ = (
+        "_elements",
+        "_layout",
+        "_layout_read",
+        "_paths",
+        "_positions",
+        "_some",
+        "data",
+        "tree",
+    )
 
     def __init__(self, tree: etree._ElementTree, data: bytes) -> None:
         self.tree = tree
@@ -247,6 +286,10 @@ class Places:
         self._positions: dict[str, tuple[int, int]] | None = None
         self._layout: Layout | None = None
         self._layout_read = False
+        self._some: dict[etree._Element, str] = {}
+        """The paths of the few elements asked for before :attr:`paths` was computed."""
+        self._elements: dict[str, etree._Element] = {}
+        """The same, by path."""
 
     @property
     def paths(self) -> dict[etree._Element, str]:
@@ -257,7 +300,16 @@ class Places:
 
     def path(self, el: etree._Element) -> str:
         """The path of ``el``, as ``tree.getpath`` writes it."""
-        paths = self._paths if self._paths is not None else self.paths
+        paths = self._paths
+        if paths is None:
+            found = self._some.get(el)
+            if found is not None:
+                return found
+            if len(self._some) < FEW:  # getpath counts siblings: a few times only
+                found = self._some[el] = str(self.tree.getpath(el))
+                self._elements[found] = el
+                return found
+            paths = self.paths
         return paths.get(el) or str(self.tree.getpath(el))
 
     @property
@@ -277,6 +329,50 @@ class Places:
     def position(self, path: str) -> tuple[int, int] | None:
         """Where the start tag of the element at ``path`` begins: (line, column), 1-based."""
         return self.positions.get(path)
+
+    def positions_of(self, paths: Iterable[str]) -> dict[str, tuple[int, int]]:
+        """Element path -> where its start tag begins, for ``paths`` at least (those of
+        elements: not ``/``). A few are found one by one; more, with every other."""
+        if self._positions is not None:
+            return self._positions
+        wanted = {path for path in paths if path != "/"}
+        if len(wanted) > FEW:
+            return self.positions
+        elements: dict[etree._Element, str] = {}
+        for path in wanted:
+            el = self._elements.get(path)
+            if el is None:
+                el = self._find(path)
+                if el is None:
+                    return self.positions
+            elements[el] = path
+        offsets = _start_offsets(self.tree, self.data, elements)
+        if offsets is None:
+            return self.positions
+        ordered = sorted(offsets, key=offsets.__getitem__)
+        places = _lines_and_columns(self.data, [offsets[el] for el in ordered])
+        return {elements[el]: place for el, place in zip(ordered, places, strict=True)}
+
+    def _find(self, path: str) -> etree._Element | None:
+        """The element at ``path`` (as getpath writes paths without prefixes), or None."""
+        steps = path.split("/")
+        if steps[0] or "".join(_STEP.findall(path)) != path:
+            return None  # a prefixed name, or "*": the namespaces would be needed
+        node: etree._Element | None = self.tree.getroot()
+        if node is None or steps[1] != node.tag:
+            return None
+        for step in steps[2:]:
+            name, _, index = step.partition("[")
+            children = node.iterchildren(name)
+            if index:  # the n-th of that name
+                node = next(itertools.islice(children, int(index[:-1]) - 1, None), None)
+            else:  # the only one of that name
+                node = next(children, None)
+                if next(children, None) is not None:
+                    return None
+            if node is None:
+                return None
+        return node
 
 
 _TOKEN = re.compile(
@@ -350,6 +446,58 @@ def node_layout(tree: etree._ElementTree, data: bytes) -> Layout | None:
     return Layout(starts, ends)
 
 
+_NODE_START = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<(?=[^\s/>!?])", re.DOTALL)
+"""Where a node of the tree begins in the markup: a comment, a processing instruction or a
+start tag; or a CDATA section (text, no node). Attribute values and text hold no ``<``."""
+
+
+def _start_offsets(
+    tree: etree._ElementTree, data: bytes, elements: Iterable[etree._Element]
+) -> dict[etree._Element, int] | None:
+    """Where the start tag of each of ``elements`` begins in ``data``, reading the tree and
+    the markup only as far as the last of them; None if the markup and the tree disagree.
+
+    The n-th node of ``tree.getroot().iter()`` is the n-th comment, processing instruction or
+    start tag of the markup after the root's start tag (see :func:`node_layout`).
+    """
+    wanted = set(elements)
+    index: dict[etree._Element, int] = {}
+    for position, node in enumerate(tree.getroot().iter()):
+        if node in wanted:
+            index[node] = position
+            if len(index) == len(wanted):
+                break
+    else:
+        return None
+    if b"<![CDATA[" in data:  # a CDATA section matches but is no node: read them one by one
+        layout = node_layout(tree, data)
+        return None if layout is None else {el: layout.starts[i] for el, i in index.items()}
+    tokens = _NODE_START.finditer(data)
+    for token in tokens:  # the prolog's comments and processing instructions, then the root
+        if data[token.start() + 1 : token.start() + 2] not in (b"!", b"?"):
+            break
+    else:
+        return None
+    offsets: dict[etree._Element, int] = {}
+    at = 0  # the root's index
+    for el, i in sorted(index.items(), key=lambda item: item[1]):
+        if i > at:
+            found = next(itertools.islice(tokens, i - at - 1, None), None)
+            if found is None:
+                return None
+            token, at = found, i
+        begin = token.start()
+        name = qualified_name(el).encode()
+        end = begin + 1 + len(name)
+        if data[begin + 1 : end] != name or data[end : end + 1] not in _AFTER_NAME:
+            return None  # not this element's start tag
+        offsets[el] = begin
+    return offsets
+
+
+_AFTER_NAME: Final = frozenset((b" ", b"\t", b"\n", b"\r", b"/", b">"))
+
+
 def namespace_declarations(data: bytes, offset: int) -> bytes:
     """The ``xmlns`` attributes written in the start tag at ``offset`` of ``data``."""
     tag = _START_TAG_ATTRIBUTES.match(data, offset)
@@ -373,7 +521,7 @@ def parse_window(data: bytes) -> etree._Element | None:
     """Parse a document made from parts of one already read by :func:`load`; None if it is
     not well-formed."""
     try:
-        return etree.fromstring(data, _parser())
+        return etree.fromstring(data, _reader())
     except etree.XMLSyntaxError:
         return None
 

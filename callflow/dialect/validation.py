@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -24,7 +25,7 @@ from typing import Final
 from lxml import etree
 
 from callflow.dialect.elements.document import Response
-from callflow.dialect.loader import Builder, explain
+from callflow.dialect.loader import Builder, explain, scan
 from callflow.dialect.problems import MAX_PROBLEMS, Problem
 from callflow.dialect.reader import (
     MAX_BYTES,
@@ -83,13 +84,40 @@ def examine(
     if loaded.tree is None:
         return Checked(list(loaded.problems), None, name, data, None)
     places = Places(loaded.tree, data)
-    problems = _schema_errors(loaded.tree, strict, places)
-    builder = Builder(loaded.tree, strict=strict, flagged={p.path for p in problems}, places=places)
+    problems, nested = _schema_check(loaded.tree, strict, places)
+    flagged = {p.path for p in problems}
+    builder = Builder(loaded.tree, strict=strict, flagged=flagged, places=places, nested=nested)
     doc = builder.build_document()
     problems.extend(builder.problems)
     if problems:
         problems = _placed(problems, places)
     return Checked(problems, doc if not problems else None, name, data, loaded.tree, places)
+
+
+def _problems(
+    source: Source | Response, *, strict: bool, max_bytes: int
+) -> tuple[list[Problem], str]:
+    """What :func:`examine` finds, without building the document: the builder applies every
+    constructor's rules to the parsed values, in the constructors' words."""
+    if isinstance(source, Response):
+        data, name = render(source), "<Response>"
+    else:
+        data, name = read_source(source)
+    loaded = load(data, max_bytes=max_bytes)
+    if loaded.tree is None:
+        return list(loaded.problems), name
+    places = Places(loaded.tree, data)
+    problems, nested = _schema_check(loaded.tree, strict, places)
+    root = loaded.tree.getroot()
+    dirty = scan(root, strict=strict, nested=nested) if root.tag == "Response" else None
+    if not problems and dirty is not None and not dirty:
+        return problems, name  # the usual valid document: one pass of the rules, no builder
+    flagged = {p.path for p in problems}
+    builder = Builder(
+        loaded.tree, strict=strict, flagged=flagged, places=places, construct=False, nested=nested
+    )
+    problems.extend(builder.check_document(dirty))
+    return (_placed(problems, places) if problems else problems), name
 
 
 def check(
@@ -101,16 +129,47 @@ def check(
 
 
 def _schema_errors(tree: etree._ElementTree, strict: bool, places: Places) -> list[Problem]:
+    return _schema_check(tree, strict, places)[0]
+
+
+def _schema_check(
+    tree: etree._ElementTree, strict: bool, places: Places
+) -> tuple[list[Problem], bool]:
+    """The XSD's problems of ``tree``, and whether they leave its structure checked and
+    sound: which element holds which, and text only where it may stand (so the builder need
+    not check them again). Problems with values only (an attribute's, a text's) do: libxml2
+    goes on checking the content of their element."""
     mode: SchemaMode = "strict" if strict else "compat"
     schema = xml_schema(mode)
     shape = _shape(mode)
     if not shape.windowable or (
-        not _more_nodes_than(tree, WHOLE_LIMIT) and not _deeper_than(tree, SHALLOW)
+        not _more_nodes_than(tree, WHOLE_LIMIT, places.data)
+        and not _deeper_than(tree, SHALLOW, places.data)
     ):
-        return _whole_errors(tree, schema)
+        if schema.validate(tree):
+            return [], True
+        log = schema.error_log
+        problems = [_problem(entry, entry.line, entry.path or "/") for entry in log]
+        return problems, all(entry.type_name in _VALUES_ONLY for entry in log)
     if valid_as_read(places.data, schema):
-        return []
-    return _windowed_errors(tree, schema, places, shape=shape)
+        return [], True
+    problems = _windowed_errors(tree, schema, places, shape=shape)
+    return problems, not problems
+
+
+_VALUES_ONLY: Final = frozenset(
+    (
+        "SCHEMAV_CVC_COMPLEX_TYPE_3_2_1",  # an attribute the element does not declare
+        "SCHEMAV_CVC_COMPLEX_TYPE_4",  # a required attribute missing
+        "SCHEMAV_CVC_DATATYPE_VALID_1_2_1",  # a value not of its type
+        "SCHEMAV_CVC_ENUMERATION_VALID",
+        "SCHEMAV_CVC_PATTERN_VALID",
+        "SCHEMAV_CVC_MININCLUSIVE_VALID",
+        "SCHEMAV_CVC_MAXINCLUSIVE_VALID",
+    )
+)
+"""libxml2's errors about a value (of an attribute, or a simple element's text), after which
+it checks the element's content all the same."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,12 +287,30 @@ def _in_dialect_words(message: str) -> str:
     return explain(tag, attribute, raw) or message
 
 
-def _more_nodes_than(tree: etree._ElementTree, limit: int) -> bool:
+def _more_nodes_than(tree: etree._ElementTree, limit: int, data: bytes) -> bool:
+    if len(data) < _SMALLEST_NODE * (limit + 1):
+        return False  # too few bytes for that many nodes: no need to count them
     return next(itertools.islice(tree.iter(), limit, None), None) is not None
 
 
-def _deeper_than(tree: etree._ElementTree, depth: int) -> bool:
-    return bool(tree.xpath("boolean(/*" + "/*" * depth + ")"))
+_SMALLEST_NODE: Final = 4
+"""The fewest bytes a node of ``tree.iter()`` is written in: ``<a/>`` (a comment takes 7, a
+processing instruction 5)."""
+
+_local = threading.local()
+
+
+def _deeper_than(tree: etree._ElementTree, depth: int, data: bytes | None = None) -> bool:
+    if data is not None and data.count(b"<") <= 2 * depth:
+        return False  # too few tags: depth + 1 levels take 2 * depth + 1 of them at least
+    # Compiled once per depth and thread (an XPath object locks while it runs).
+    compiled: dict[int, etree.XPath] | None = getattr(_local, "deeper", None)
+    if compiled is None:
+        compiled = _local.deeper = {}
+    deeper = compiled.get(depth)
+    if deeper is None:
+        deeper = compiled[depth] = etree.XPath("boolean(/*" + "/*" * depth + ")")
+    return bool(deeper(tree))
 
 
 _XS: Final = "http://www.w3.org/2001/XMLSchema"
@@ -575,14 +652,14 @@ def validate(
         >>> [p.message for p in validate(b"<Response><Gather><Hangup/></Gather></Response>")]
         ["Element 'Hangup': This element is not expected. Expected is one of ( Say, ... )"]
     """
-    return check(source, strict=strict, max_bytes=max_bytes)[0]
+    return _problems(source, strict=strict, max_bytes=max_bytes)[0]
 
 
 def assert_valid(
     source: Source | Response, *, strict: bool = False, max_bytes: int = MAX_BYTES
 ) -> None:
     """Raise :class:`SchemaValidationError` carrying every problem when ``source`` is invalid."""
-    problems, _, name = check(source, strict=strict, max_bytes=max_bytes)
+    problems, name = _problems(source, strict=strict, max_bytes=max_bytes)
     if problems:
         raise SchemaValidationError(problems, source=name)
 
@@ -590,7 +667,7 @@ def assert_valid(
 def _placed(problems: list[Problem], places: Places, limit: int = MAX_PROBLEMS) -> list[Problem]:
     """The first ``limit`` problems by place, each about an element placed where its start
     tag begins, then one saying how many more there are, if any."""
-    positions = places.positions
+    positions = places.positions_of(problem.path for problem in problems)
     keyed = []
     for problem in problems:
         line, column = positions.get(problem.path) or (problem.line, problem.column)

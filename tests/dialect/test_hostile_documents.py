@@ -23,6 +23,7 @@ import pytest
 from lxml import etree
 
 from callflow import Hangup, Problem, Response, SchemaValidationError, lint, parse, validate
+from callflow.dialect import reader
 from callflow.dialect.problems import MAX_PROBLEMS
 from callflow.dialect.reader import (
     MAX_BYTES,
@@ -486,6 +487,27 @@ def test_start_positions_are_where_each_start_tag_begins() -> None:
         tree = load(data).tree
         assert tree is not None
         assert start_positions(tree, data) == naive_positions(tree, data), data.decode()
+
+
+@pytest.mark.parametrize("strict", MODES)
+def test_a_few_problems_are_placed_as_when_every_element_is(
+    monkeypatch: pytest.MonkeyPatch, strict: bool
+) -> None:
+    # Up to reader.FEW elements are placed one by one (getpath, a scan of the markup up to
+    # each): exactly where placing every element of the document puts them.
+    documents = [
+        b"<Response>\n  <Say>\xc3\xa9</Say><!-- <Say> -->\n<Say loop='0'>x</Say>\n</Response>",
+        b"<?xml version='1.0'?>\n<!-- <Response> -->\n<?pi <Say?><Response><Say/></Response>",
+        b"<Response><Say>x<![CDATA[<Say>]]></Say><Pause length='x'/><?p?><Play/></Response>",
+        b'<Response xmlns:p="urn:p"><p:Say/><Say loop="0">x</Say><Gather><Hangup/></Gather>'
+        b"</Response>",
+        *random_documents(5, 60, deep=False),
+        *random_documents(6, 30, deep=True),
+    ]
+    placed = [validate(data, strict=strict) for data in documents]
+    assert sum(0 < len(problems) <= reader.FEW for problems in placed) > 40
+    monkeypatch.setattr(reader, "FEW", 0)
+    assert [validate(data, strict=strict) for data in documents] == placed
 
 
 def test_the_markup_layout_matches_the_tree() -> None:

@@ -138,3 +138,80 @@ def test_compat_only_documents_use_every_legacy_element_and_attribute() -> None:
     legacy = declarations("compat") - declarations("strict")
     assert legacy
     assert legacy - used("compat-only") == set()
+
+
+# -- what validation relies on: the XSD checks nesting and text as the builder would ----------
+
+
+def content_models(name: str) -> dict[str, tuple[bool, set[str]]]:
+    """Element name -> (whether it may hold text other than white space, the names of the
+    children it may hold), over every declaration of that name in schema ``name``."""
+    root = schema_tree(name).getroot()
+    types = {str(ct.get("name")): ct for ct in root.iter(f"{XS}complexType")}
+    groups = {str(g.get("name")): g for g in root.findall(f"{XS}group")}
+
+    def children(node: etree._Element) -> set[str]:
+        found: set[str] = set()
+        for item in node.iter(f"{XS}element", f"{XS}group", f"{XS}extension"):
+            if item.tag == f"{XS}element":
+                found.add(str(item.get("name")))
+            elif item.tag == f"{XS}group" and item.get("ref"):
+                found |= children(groups[str(item.get("ref"))])
+            elif item.tag == f"{XS}extension" and item.get("base") in types:
+                found |= children(types[str(item.get("base"))])
+        return found
+
+    def text(type_name: str) -> bool:
+        kind = types.get(type_name)
+        if kind is None:
+            return True  # a simple type: text only
+        if kind.get("mixed") == "true" or kind.find(f"{XS}simpleContent") is not None:
+            return True
+        return any(
+            text(str(extension.get("base")))
+            for extension in kind.iter(f"{XS}extension")
+            if extension.get("base") in types
+        )
+
+    models: dict[str, tuple[bool, set[str]]] = {}
+    for element in root.iter(f"{XS}element"):
+        element_name, type_name = str(element.get("name")), str(element.get("type"))
+        kind = types.get(type_name)
+        holds = children(kind) if kind is not None else set()
+        may, before = models.get(element_name, (False, set()))
+        models[element_name] = (may or text(type_name), before | holds)
+    return models
+
+
+@pytest.mark.parametrize("name", ["strict", "compat"])
+def test_the_schema_checks_what_may_nest_where_as_the_builder_does(name: str) -> None:
+    # A document the XSD finds valid is not checked for nesting again (issue 12): every
+    # child the XSD allows, the builder allows (a sibling Error handler in a plain block,
+    # and in compat a lower-case callback where Callback may stand).
+    from callflow.dialect import nesting
+
+    models = content_models(name)
+    for element, (_, holds) in models.items():
+        if element == "callback":
+            assert not holds
+            continue
+        allowed = set(nesting.ALLOWED[element])
+        if element in nesting.PLAIN_BLOCKS:
+            allowed.add("Error")
+        if name == "compat" and "Callback" in allowed:
+            allowed.add("callback")
+        if name == "strict" and element == "Gather":
+            allowed.discard("Switch")
+        assert holds <= allowed, (element, holds - allowed)
+
+
+@pytest.mark.parametrize("name", ["strict", "compat"])
+def test_the_schema_allows_text_only_where_the_builder_reads_it(name: str) -> None:
+    # Nor is text looked for in elements the XSD lets hold none: exactly those without a
+    # content field.
+    from callflow.dialect.loader import CLASSES
+
+    for element, (may_hold_text, _) in content_models(name).items():
+        if element == "callback":
+            continue  # its text is its URL
+        assert may_hold_text == (CLASSES[element].content is not None), element

@@ -3,6 +3,7 @@ its place, hardened reading of untrusted input, and every kind of source."""
 
 from __future__ import annotations
 
+import random
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ import pytest
 from lxml import etree
 
 from callflow import (
+    Call,
     Gather,
     Hangup,
     Problem,
@@ -23,6 +25,11 @@ from callflow import (
     render,
     validate,
 )
+from callflow.dialect.loader import _RULES as CONSTRUCTOR_RULES
+from callflow.dialect.loader import CLASSES, Builder
+from callflow.dialect.reader import Places, load
+from callflow.dialect.validation import _schema_check as schema_check
+from callflow.dialect.validation import examine, schema_problems
 from callflow.dialect.xsd import xml_schema
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "xsd"
@@ -1204,3 +1211,209 @@ def test_bad_values_are_reported_in_the_dialects_words_once(
     problems = validate(document.encode(), strict=strict)
     assert [p.message for p in problems] == [message]
     assert "atomic type" not in message and "facet" not in message
+
+
+# -- checking without building: the builder's own problems, in its words -------------------
+
+# validate() checks a document without building it (issue 12): a scan passes what builds
+# without a problem, the builder looks only into the rest, and applies the constructors' rules
+# to the parsed values. These tests hold it to what building the document reports.
+
+_MS = ["0", "100", "-1", "1.5", " 7 ", "x", "+5", "1_0"]
+_COUNT = ["1", "2", "0", "x"]
+_BOOL = ["true", "false", "1", " true "]
+_URL = ["https://a.example/x", "/p", "bad url", "https://a.example/\u00a0x", ""]
+_VALUES: dict[str, list[str]] = {
+    **dict.fromkeys(("delay", "length", "timeout", "don", "doff"), _MS),
+    **dict.fromkeys(("loop", "attempts", "dtmf_length", "numDigits"), _COUNT),
+    **dict.fromkeys(("say", "play", "asr"), _BOOL),
+    **dict.fromkeys(("url", "callback"), _URL),
+    "tag": ["t", "", " "],
+    "body": [*_BOOL, "text"],
+    "dtmf_stop": ["#", "1", "12", ""],
+    "finishOnKey": ["#", "12"],
+    "method": ["GET", "post", "PATCH", "get", "put", "X"],
+    "lang": ["en-US", "e"],
+    "type": ["WaveNet", "x"],
+    "gender": ["MALE", "m"],
+    "code": ["en-US-Wavenet-A", "a b"],
+    "text": ["Hi", " ", ""],
+    "record": ["msg", " ", ""],
+    "leg": ["aleg", "x"],
+    "volume": ["-12", "-12.5", "0", "1", "-0.0", "x", "-1e3"],
+    "v": ["-3", "2"],
+    "hz": ["350,440", "350x2", "1x65", "0", "100001", "350x70", "2.5"],
+    "value": ["1", "2", "1*", "x", "v"],
+    "dtmf": ["1", "2", "#", "x"],
+    "field": ["to", "from", "x"],
+    "states": ["NJ", "NJ,NY", "ZZ", "NJ,NJ"],
+    "county": ["ESSEX", "essex"],
+    "dow": ["sat,sun", "sat,sat", "mon", "xyz"],
+    "time": ["09:00:00-17:00:00", "25:00:00-01:00:00"],
+    "name": ["a", "b c", "k\u180e", ""],
+    "target": ["15550100200"],
+}
+_TEXTS: dict[str, list[str]] = {
+    "Say": ["Hello", "", "  ", "a&b", "\u00a0"],
+    "Play": ["https://x.example/a.mp3", "bad url", "", " /p "],
+    "To": [
+        *("15550100200", "+442071838750", "123", "sip:ann@b.example", "ann@b.example"),
+        *(" 1 555 010 0200 ", "x", "", "5550100200"),
+    ],
+    "Sip": ["2001@10.0.0.5:5080", "bad", "a@b:99999999", " a@b "],
+    "Meta": ["", "v", "line\nbreak"],
+    "Curl": ["", "body", " "],
+    "callback": ["https://a.example", "bad url", " /x "],
+}
+
+
+def near_the_rules(seed: int, count: int) -> list[bytes]:
+    """Documents that are mostly nested as the spec says, with values and texts good and bad
+    and the rules XSD cannot express kept or broken: what the Python checks are about."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    from callflow.dialect import nesting
+    from callflow.dialect.loader import CLASSES, LEGACY_ATTRIBUTES
+
+    rnd = random.Random(seed)
+
+    def attributes(name: str) -> str:
+        cls = CLASSES.get(name)
+        names = [f.name for f in cls.fields] if cls else []
+        names += [*LEGACY_ATTRIBUTES.get(name, {}), "foo"]
+        if name == "Case":
+            names += ["dtmf", "dtmf", "value"]
+        chosen: dict[str, str] = {}
+        for attr in rnd.sample(names, min(len(names), rnd.randint(0, 3))):
+            if cls and attr == cls.content and attr != "text" and rnd.random() < 0.7:
+                continue
+            chosen[attr] = rnd.choice(_VALUES.get(attr, ["x"]))
+        if name in ("DTMF", "Case") and rnd.random() < 0.85:
+            chosen["value" if name == "DTMF" else "dtmf"] = rnd.choice(["1", "2", "3", "*"])
+        if name in ("Callback", "Curl") and rnd.random() < 0.85:
+            chosen["url"] = rnd.choice(_URL)
+        if name == "Meta" and rnd.random() < 0.85:
+            chosen["name"] = rnd.choice(_VALUES["name"])
+        if name == "Meta" and rnd.random() < 0.5:
+            chosen["value"] = rnd.choice(["v", "", "1"])
+        return "".join(f" {key}={quoteattr(value)}" for key, value in chosen.items())
+
+    def element(name: str, level: int) -> str:
+        if name == "callback":
+            return f"<callback>{escape(rnd.choice(_TEXTS['callback']))}</callback>"
+        allowed = sorted(nesting.ALLOWED.get(name, ()))
+        if name in nesting.PLAIN_BLOCKS or name == "Gather":
+            allowed += ["Error"]
+        if name == "Gather":
+            allowed += ["Switch", "DTMF", "DTMF"]
+        if name == "Switch":
+            allowed = ["Case", "Case", "Default", "Error"]
+        if "Callback" in allowed:
+            allowed += ["callback"]
+        if name == "Dial":
+            allowed += ["To", "Sip"]
+        if rnd.random() < 0.02:
+            allowed += ["Hangup", "Bogus"]
+        inner = []
+        texts = _TEXTS.get(name)
+        if texts:
+            inner.append(escape(rnd.choice(texts)))
+        for _ in range(rnd.randint(0, 3) if level < 4 and allowed else 0):
+            inner.append(element(rnd.choice(allowed), level + 1))
+            if texts and rnd.random() < 0.2:
+                inner.append(escape(rnd.choice(texts)))
+        if rnd.random() < 0.03:
+            inner.append("x")
+        if rnd.random() < 0.03:
+            inner.append("<!-- c -->")
+        return f"<{name}{attributes(name)}>{''.join(inner)}</{name}>"
+
+    return [element("Response", 0).encode() for _ in range(count)]
+
+
+@pytest.mark.parametrize("strict", MODES)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_validate_reports_what_building_the_document_reports(seed: int, strict: bool) -> None:
+    documents = near_the_rules(seed, 300)
+    checked = [validate(document, strict=strict) for document in documents]
+    built = [examine(document, strict=strict).problems for document in documents]
+    assert checked == built
+    # The documents are near the rules: many valid, many with problems the XSD cannot see.
+    valid = sum(not problems for problems in built)
+    beyond_xsd = sum(
+        len(problems) > len(schema_problems(document, strict=strict))
+        for document, problems in zip(documents, built, strict=True)
+    )
+    assert valid > 10 and beyond_xsd > 50, (valid, beyond_xsd)
+
+
+@pytest.mark.parametrize("strict", MODES)
+@pytest.mark.parametrize("folder", ["strict-valid", "compat-only", "invalid"])
+def test_validate_reports_what_building_reports_for_every_data_file(
+    folder: str, strict: bool
+) -> None:
+    for path in sorted((DATA_DIR / folder).glob("*.xml")):
+        assert validate(path, strict=strict) == examine(path, strict=strict).problems, path.name
+
+
+@pytest.mark.parametrize("strict", MODES)
+def test_what_the_scan_passes_builds_without_a_problem(strict: bool) -> None:
+    checked = 0
+    for document in near_the_rules(7, 200):
+        loaded = load(document)
+        assert loaded.tree is not None
+        places = Places(loaded.tree, document)
+        _, nested = schema_check(loaded.tree, strict, places)
+        scanner = Builder(loaded.tree, strict=strict, construct=False, nested=nested)
+        dirty = scanner._scan(loaded.tree.getroot())
+        for el in loaded.tree.getroot().iter(etree.Element):
+            if el in dirty or el.tag not in CLASSES or el.tag == "Switch":
+                continue  # a lower-case callback, a Switch: its parent builds what it holds
+            builder = Builder(loaded.tree, strict=strict, nested=nested, places=places)
+            assert builder.build(el) is not None and builder.problems == [], document
+            checked += 1
+    assert checked > 500
+
+
+def test_every_rule_a_constructor_adds_is_applied_when_checking() -> None:
+    # Checking without building applies each constructor's rules beyond its fields' checkers
+    # (loader._RULES); a class that gains one must gain its entry there too.
+    from callflow.dialect.elements.base import Element
+
+    own = {
+        cls
+        for cls in CLASSES.values()
+        if cls._check is not Element._check or getattr(cls, "_distinct", None)
+    }
+    assert own <= set(CONSTRUCTOR_RULES)
+    # Beyond those, only rules a constructor's __init__ may apply itself.
+    assert set(CONSTRUCTOR_RULES) <= own | {Call, Gather}
+
+
+@pytest.mark.parametrize("strict", MODES)
+def test_value_problems_leave_the_structure_checked(strict: bool) -> None:
+    # After a problem with a value only, libxml2 checks the element's content all the same:
+    # the builder need not check the nesting and text again.
+    document = b'<Response><Pause length="x"/><Gather dtmf_length="0"><Hangup/></Gather></Response>'
+    loaded = load(document)
+    assert loaded.tree is not None
+    problems, nested = schema_check(loaded.tree, strict, Places(loaded.tree, document))
+    assert not nested and any("Hangup" in p.message for p in problems)
+    loaded = load(b'<Response><Pause length="x"/><Say loop="0">Hi</Say></Response>')
+    assert loaded.tree is not None
+    problems, nested = schema_check(loaded.tree, strict, Places(loaded.tree, loaded.data))
+    assert nested and len(problems) == 2
+
+
+def test_remembered_values_stay_bounded() -> None:
+    from callflow.dialect import loader
+
+    for i in range(3 * loader._REMEMBERED):
+        validate(f'<Response><Say lang="en-U{i}">Hello {i}</Say><Pause length="{i}"/></Response>')
+    assert all(len(memo) <= loader._REMEMBERED for memo in loader._CLEAN_LEAVES.values())
+    remembered: list[set[str] | set[object]] = [
+        accepted for kind in loader._KINDS.values() for accepted in kind.accepted.values()
+    ]
+    remembered += [kind.accepted_content for kind in loader._KINDS.values()]
+    assert all(len(accepted) <= loader._REMEMBERED for accepted in remembered)
+    assert len(loader._ACCEPTED) <= loader._ACCEPTED_MAX
