@@ -10,6 +10,10 @@
 >>> from callflow.testing import assert_clean, explore
 >>> assert_clean(explore("flows:app"))  # doctest: +SKIP
 
+Each trace keeps the bytes of the documents its call fetched (:class:`FetchedDocument`, in
+``trace.documents``), and an input provider or a callback ends a call early by raising
+:class:`HangUp`, as a caller hanging up.
+
 A failure is never a pass: a call that got a fallback document does not end "normally", and
 the pytest plugin fails a test during which an App logged an error or a simulator received a
 fallback document, unless the test expects one (:func:`expect_fallback`, or the
@@ -29,12 +33,16 @@ from callflow.simulator.explore import explore as explore
 from callflow.simulator.facade import Simulator as Simulator
 from callflow.simulator.geography import Location as Location
 from callflow.simulator.inputs import GatherPrompt as GatherPrompt
+from callflow.simulator.inputs import HangUp as HangUp
 from callflow.simulator.trace import REASONS, FallbackEvent, is_reason
+from callflow.simulator.trace import FetchedDocument as FetchedDocument
 from callflow.simulator.trace import Trace as Trace
 
 __all__ = [
     "Exploration",
+    "FetchedDocument",
     "GatherPrompt",
+    "HangUp",
     "Location",
     "Simulator",
     "Trace",

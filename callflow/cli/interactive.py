@@ -1,7 +1,8 @@
 """``callflow simulate`` in interactive mode: the user at the terminal is the caller, typing
 the keys at each Gather attempt, and says how each Dial target answers.
 
-Ctrl-D hangs up (the call ends as it stands); Ctrl-C ends the simulation (exit 130).
+Ctrl-D hangs up (the simulator's :class:`~callflow.simulator.inputs.HangUp`: the call ends as
+it stands and returns its trace); Ctrl-C ends the simulation (exit 130).
 """
 
 from __future__ import annotations
@@ -10,19 +11,23 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TextIO
 
-from callflow.cli.command import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS
+from callflow.cli.command import EXIT_INTERRUPTED
 from callflow.cli.output import Output
-from callflow.simulator.inputs import DIAL_OUTCOMES, KEYS, DialScript, GatherPrompt, Keys
-from callflow.simulator.trace import Trace, TraceEvent
+from callflow.simulator.inputs import DIAL_OUTCOMES, KEYS, DialScript, GatherPrompt, HangUp, Keys
+from callflow.simulator.trace import HangupEvent, Trace, TraceEvent
 
 BANNER = (
     "Interactive call: type the keys at each Gather and the outcome of each Dial; "
     "Ctrl-D hangs up, Ctrl-C ends the simulation."
 )
+HUNG_UP = "Hangup: the caller hung up (end of input)"
 
 
-class HungUp(Exception):
+class HungUp(HangUp):
     """The caller hung up: end of input (Ctrl-D) at an interactive prompt."""
+
+    def __init__(self) -> None:
+        super().__init__("end of input")
 
 
 class Terminal:
@@ -124,20 +129,20 @@ def call_interactively(
     """Place the call with ``place`` (``Simulator.call`` with the options of the command
     line), the user at ``stdin`` as the caller, printing each event as it happens. The Dials
     that ``dial`` does not cover, up to ``most_dials``, are asked for. Return the exit code."""
-    seen = Trace()  # what happened so far, should the call not return (Ctrl-D, Ctrl-C)
+    seen = Trace()  # the call so far: whether it failed, for the colour of each line
 
     def on_event(event: TraceEvent) -> None:
         seen.add(event)
-        output.line(output.event(event, failed=seen.failed))
+        if isinstance(event, HangupEvent) and event.ended_by == "caller":  # Ctrl-D
+            output.line(output.paint(HUNG_UP, "1"))
+        else:
+            output.line(output.event(event, failed=seen.failed))
 
     terminal = Terminal(output, stdin)
     output.line(output.paint(BANNER, "2"))
     asked = [AskedDial(terminal) for _ in range(most_dials)]
     try:
         trace = place(dial=[*dial, *asked], input=terminal.keys, on_event=on_event)
-    except HungUp:
-        output.line(output.paint("Hangup: the caller hung up (end of input)", "1"))
-        return EXIT_PROBLEMS if seen.failed else EXIT_OK
     except KeyboardInterrupt:
         output.line("")
         output.line(output.paint("(interrupted: the simulated call ends here)", "1;31"))

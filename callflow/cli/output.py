@@ -76,7 +76,7 @@ class Output:
             text = _URL.sub(lambda match: shorten_url(match.group()), text)
         style = _STYLES.get(event.type)
         if isinstance(event, HangupEvent):
-            normal = event.ended_by in ("hangup", "end-of-document") and not failed
+            normal = event.ended_by in ("hangup", "end-of-document", "caller") and not failed
             style = "1;32" if normal else "1;31"
         return self.paint(text, style)
 

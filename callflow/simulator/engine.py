@@ -4,8 +4,11 @@ A :class:`CallRun` holds a call's state while it runs by the semantics of the sp
 rulings of §5, the defaults of §7): it runs command blocks, sends a command that failed to its
 ``<Error>`` handler (D7), lets a fetched document replace the rest of the running one (D6,
 D8), posts the call's events to the App when asked, and records an ordered
-:class:`~callflow.simulator.trace.Trace`. What each command does is in
-:mod:`callflow.simulator.commands`; its requests go through a
+:class:`~callflow.simulator.trace.Trace`, with the bytes of each document fetched. The
+caller may hang up at any point where the call asks or tells something (an input provider, a
+Dial outcome, the ``on_event`` and ``on_document`` callbacks raise
+:class:`~callflow.simulator.inputs.HangUp`): the call ends there, as it stands. What each
+command does is in :mod:`callflow.simulator.commands`; its requests go through a
 :class:`~callflow.simulator.fetching.Fetcher`.
 """
 
@@ -27,8 +30,9 @@ from callflow.dialect.elements.gather import Gather
 from callflow.simulator.commands import HANDLERS
 from callflow.simulator.fetching import CheckedDocuments, Fetched, Fetcher, FetchPolicy, Request
 from callflow.simulator.geography import Location
-from callflow.simulator.inputs import DialScript, InputProvider
+from callflow.simulator.inputs import DialScript, HangUp, InputProvider
 from callflow.simulator.trace import (
+    REASON_CALLER_HUNG_UP,
     REASON_END_OF_DOCUMENT,
     REASON_INVALID_DOCUMENT,
     REASON_MAX_COMMANDS,
@@ -37,13 +41,15 @@ from callflow.simulator.trace import (
     EndedBy,
     ErrorEvent,
     FallbackEvent,
+    FetchedDocument,
     FetchFailedEvent,
     HangupEvent,
+    RequestEvent,
     SayEvent,
     Trace,
     TraceEvent,
 )
-from callflow.simulator.transport import Transport
+from callflow.simulator.transport import Reply, Transport
 
 MAX_COMMANDS: Final = 10_000
 
@@ -94,6 +100,7 @@ class CallRun:
     method: Literal["GET", "POST"]
     max_commands: int = MAX_COMMANDS
     on_event: Callable[[TraceEvent], None] | None = None
+    on_document: Callable[[FetchedDocument], None] | None = None
     send_events: bool = False
     uuid: str = field(default_factory=lambda: str(uuids.uuid4()))
     sca: str = field(default_factory=lambda: str(uuids.uuid4()))
@@ -125,23 +132,44 @@ class CallRun:
             emit=self.emit,
             end_call=lambda detail: self.end("limit", REASON_MAX_FETCHES, None, detail),
             documents=self.documents,
+            received=self.received,
         )
 
     # -- recording the trace ---------------------------------------------------------------
 
     def emit(self, event: TraceEvent) -> None:
         self.trace.add(event)
-        if self.on_event is not None:
-            self.on_event(event)
+        # The listeners first: a fallback is noticed even when on_event hangs up on it.
         if isinstance(event, FallbackEvent) and _fallback_listeners:
             for listener in list(_fallback_listeners):
                 listener(event)
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def received(self, request: RequestEvent, reply: Reply) -> None:
+        """Keep the reply to a document request, traced just now as ``request``, and hand it
+        to ``on_document``."""
+        if reply.status is None:
+            return
+        # The request's event was the last one added: nothing runs between.
+        index = len(self.trace.events) - 1
+        document = FetchedDocument(
+            request.url, request.purpose, reply.status, reply.body, index, reply.too_large
+        )
+        self.trace.documents.append(document)
+        if self.on_document is not None:
+            self.on_document(document)
 
     def end(self, ended_by: EndedBy, reason: str, tag: str | None = None, detail: str = "") -> _End:
         """Record the end of the call; the call-state events go out once the commands still
         running have sent theirs (:meth:`run`)."""
-        self.emit(HangupEvent(reason, ended_by, tag, detail))
+        with contextlib.suppress(HangUp):  # hanging up on the end: it ends all the same
+            self.emit(HangupEvent(reason, ended_by, tag, detail))
         return _End(reason)
+
+    def hang_up(self, signal: HangUp) -> _End:
+        """End the call as it stands: the caller hung up (:class:`HangUp`)."""
+        return self.end("caller", REASON_CALLER_HUNG_UP, None, signal.detail)
 
     # -- running ---------------------------------------------------------------------------
 
@@ -164,6 +192,8 @@ class CallRun:
                 raise self.end("end-of-document", REASON_END_OF_DOCUMENT, None, "Opentact hangs up")
         except _End:
             pass
+        except HangUp as signal:  # outside any command: while the webhook is fetched
+            self.hang_up(signal)
         self.send_state("hangup")
         self.send_state("destroyed")
         return self.trace
@@ -231,6 +261,11 @@ class CallRun:
             if key not in self.failed_here and not isinstance(el, Hangup):
                 self.send_flow(el, True, "the call ended")
             raise
+        except HangUp as signal:  # asked or told something, the caller hung up
+            ended = self.hang_up(signal)
+            if key not in self.failed_here:
+                self.send_flow(el, True, "the call ended")
+            raise ended from None
         else:
             if key not in self.failed_here:
                 self.send_flow(el, True, "done")

@@ -3,7 +3,8 @@ caller experienced, as a :class:`~callflow.simulator.trace.Trace`.
 
 Users import it from :mod:`callflow.testing`. Each call runs in a fresh
 :class:`~callflow.simulator.engine.CallRun`; inputs are scripted (keys per Gather attempt,
-an outcome per Dial) or asked for while the call runs.
+an outcome per Dial) or asked for while the call runs, and whatever asks may hang up
+(:class:`~callflow.simulator.inputs.HangUp`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from callflow.simulator.inputs import (
     check_dial_script,
     scripted_keys,
 )
-from callflow.simulator.trace import Trace, TraceEvent
+from callflow.simulator.trace import FetchedDocument, Trace, TraceEvent
 from callflow.simulator.transport import SECRET_PARAMS, Transport, with_query
 
 
@@ -114,6 +115,7 @@ class Simulator:
         location: Location | str | None = None,
         input: InputProvider | None = None,
         on_event: Callable[[TraceEvent], None] | None = None,
+        on_document: Callable[[FetchedDocument], None] | None = None,
     ) -> Trace:
         """Place one call and return its :class:`Trace`.
 
@@ -122,6 +124,14 @@ class Simulator:
         ``busy``, ``no-answer``, ``fail``; default ``answer``); ``at`` is the call's start
         time for Schedule (naive times are in ``tz``); ``location`` overrides the caller's
         ``STATE[,COUNTY]`` for Geo; ``input`` asks for keys instead of ``keys``.
+
+        ``on_event`` is called with each event as it is traced; ``on_document`` with each
+        document reply as it arrives (a :class:`FetchedDocument`, also kept in
+        ``Trace.documents``), right after its request's event and before it is checked or
+        runs. Either, an ``input`` provider or a ``dial`` mapping may raise
+        :class:`~callflow.simulator.inputs.HangUp` to end the call as if the caller hung up:
+        the trace is returned, ending with ``caller hung up``. Any other exception they raise
+        propagates.
         """
         zone = ZoneInfo(tz) if tz is not None else self.tz
         start = at or datetime.now(zone)
@@ -147,6 +157,7 @@ class Simulator:
             method=self.method,
             max_commands=self.max_commands,
             on_event=on_event,
+            on_document=on_document,
             send_events=self.events,
             documents=self.documents,
         )

@@ -4,7 +4,9 @@ Curl requests, and the events posted to an App's event webhook.
 Each request has one total deadline (a document's own ``timeout``, capped by
 ``max_timeout_ms``), a reply is read up to ``max_document_bytes``, and ``max_fetches`` bounds
 the documents and Curl requests of a call together. Every request is traced with the secrets
-of its URL redacted (the request itself carries the real values).
+of its URL redacted (the request itself carries the real values); the reply to each
+document request is handed on as it arrives, before it is checked (``received``), for the
+trace to keep its bytes.
 
 Every document gets the full check (the XSD and every rule of the dialect, as
 :func:`~callflow.dialect.validation.check` gives them), whoever sent it: the simulator is
@@ -181,7 +183,9 @@ class Fetcher:
     ``end_call`` is how a request past ``max_fetches`` ends the call: it returns the
     exception to raise. After a failed fetch, :attr:`last_failure` says why and
     :attr:`last_url` is the URL as it was sent. ``documents`` remembers the documents
-    checked (a Simulator's, shared by its calls; by default this call's own).
+    checked (a Simulator's, shared by its calls; by default this call's own). ``received``
+    is called with the request event and the reply of each document request that got one,
+    right after the event is traced and before anything else is made of the reply.
     """
 
     def __init__(
@@ -192,11 +196,13 @@ class Fetcher:
         emit: Callable[[TraceEvent], None],
         end_call: Callable[[str], BaseException],
         documents: CheckedDocuments | None = None,
+        received: Callable[[RequestEvent, Reply], None] | None = None,
     ) -> None:
         self.transport = transport
         self.policy = policy
         self.emit = emit
         self.end_call = end_call
+        self.received = received
         self.documents = documents if documents is not None else CheckedDocuments()
         self.sent = 0
         self.last_failure = ""
@@ -216,7 +222,7 @@ class Fetcher:
 
     def fetch(self, request: Request) -> Fetched | None:
         """Fetch and check a document; None (with the reason traced) when it fails."""
-        reply, _ = self.send(request)
+        reply, _ = self.send(request, document=True)
         if reply is None:
             return None
         shown = self._shown  # as :meth:`send` traced it
@@ -240,9 +246,10 @@ class Fetcher:
             self.emit(FallbackEvent(shown, "unknown"))  # a server that is not callflow's
         return fetched
 
-    def send(self, request: Request) -> tuple[Reply | None, str]:
+    def send(self, request: Request, *, document: bool = False) -> tuple[Reply | None, str]:
         """Make one request (a document fetch or a Curl, both counted in ``max_fetches``);
-        return its reply (None when the URL cannot be resolved) and the URL sent."""
+        return its reply (None when the URL cannot be resolved) and the URL sent. The reply
+        of a ``document`` request goes to ``received`` too."""
         self.sent += 1
         if self.sent > self.policy.max_fetches:
             raise self.end_call(f"more than {self.policy.max_fetches} requests, documents and Curl")
@@ -271,7 +278,10 @@ class Fetcher:
         )
         error = self.scrub(reply.error) if reply.error is not None else None
         shown = self._shown = self.shown(full)
-        self.emit(RequestEvent(method, shown, recorded, reply.status, purpose, error))
+        event = RequestEvent(method, shown, recorded, reply.status, purpose, error)
+        self.emit(event)
+        if document and self.received is not None and reply.status is not None:
+            self.received(event, reply)
         cause = reply.headers.get(FALLBACK_HEADER)
         if cause is not None:
             self.emit(FallbackEvent(shown, FALLBACK_CAUSES.get(cause, "unknown")))

@@ -1,7 +1,8 @@
 """What the simulated world does: the keys a caller presses, the outcome of each Dial.
 
 Both are scripted (keys per listening command, an outcome per Dial) or asked for while the
-call runs (an :data:`InputProvider`, a mapping that asks per Dial target).
+call runs (an :data:`InputProvider`, a mapping that asks per Dial target). Whatever asks may
+also hang up instead of answering: it raises :class:`HangUp`.
 """
 
 from __future__ import annotations
@@ -39,7 +40,28 @@ class GatherPrompt:
 
 
 InputProvider = Callable[[GatherPrompt], Keys]
-"""Asked for the caller's keys each time a command listens."""
+"""Asked for the caller's keys each time a command listens (it may raise :class:`HangUp`)."""
+
+
+class HangUp(Exception):
+    """The caller hangs up: raise it from an input provider, from a Dial outcome asked for
+    while the call runs (a mapping's ``__getitem__``), or from an ``on_event`` or
+    ``on_document`` callback of ``Simulator.call``, to end the call there.
+
+    The call does not raise: it returns its trace, which ends with a ``HangupEvent`` of
+    reason ``caller hung up`` (``ended_by="caller"``, ``detail`` is ``detail``). That is a
+    normal end, exit code 0, unless the call had failed already (a fallback, a failed fetch no
+    ``<Error>`` handled). Any other exception raised there propagates out of the call.
+
+    >>> def caller(prompt: GatherPrompt) -> Keys:
+    ...     if prompt.attempt > 1:
+    ...         raise HangUp("bored of the menu")
+    ...     return None
+    """
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail or "the caller hung up")
+        self.detail = detail
 
 
 def scripted_keys(keys: Iterable[Keys]) -> InputProvider:

@@ -4,7 +4,8 @@ A call ends with one of the documented hang-up reasons (:data:`HangupReason`, or
 ``hangup (TAG)`` for a tagged ``<Hangup/>``), compared exactly by
 :func:`callflow.testing.assert_ended`. A call that got a fallback document, or whose
 document fetch failed with no ``<Error>`` to handle it, is :attr:`Trace.failed`: it did not
-run as written, whatever it ended with.
+run as written, whatever it ended with. Beside its events, a trace keeps the bytes of each
+document the call fetched (:attr:`Trace.documents`, :class:`FetchedDocument`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,17 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Final, Literal, TypeVar, get_args
 
-EndedBy = Literal["hangup", "end-of-document", "error", "limit"]
+EndedBy = Literal["hangup", "end-of-document", "caller", "error", "limit"]
 E = TypeVar("E", bound="TraceEvent")
 
 HangupReason = Literal[
-    "hangup", "end of document", "webhook failed", "invalid document", "max fetches", "max commands"
+    "hangup",
+    "end of document",
+    "caller hung up",
+    "webhook failed",
+    "invalid document",
+    "max fetches",
+    "max commands",
 ]
 """Why a simulated call ended (``Trace.hangup_reason``); a tagged ``<Hangup tag="T"/>`` gives
 ``hangup (T)`` instead of ``hangup``."""
@@ -25,6 +32,10 @@ REASON_HANGUP: Final = "hangup"
 """A ``<Hangup/>`` without a tag ran (``ended_by="hangup"``)."""
 REASON_END_OF_DOCUMENT: Final = "end of document"
 """The last document ran out of commands: Opentact hangs up (``ended_by="end-of-document"``)."""
+REASON_CALLER_HUNG_UP: Final = "caller hung up"
+"""The caller hung up: an input provider, a Dial outcome asked for, an ``on_event`` or an
+``on_document`` callback raised :class:`~callflow.simulator.inputs.HangUp`
+(``ended_by="caller"``)."""
 REASON_WEBHOOK_FAILED: Final = "webhook failed"
 """The call-flow webhook failed: network error, non-2xx, timeout or an invalid document
 (``ended_by="error"``, §7 #18)."""
@@ -307,11 +318,38 @@ class HangupEvent(TraceEvent):
         return f"Hangup: {self.reason}{detail}"
 
 
+@dataclass(frozen=True, slots=True)
+class FetchedDocument:
+    """The reply to one document request of a call (``webhook``, ``gather``,
+    ``gather-callback`` or ``callback``), its body as it arrived; ``trace.events[index]`` is
+    the :class:`RequestEvent` of the request.
+
+    ``url`` is the URL requested as the trace shows it (its secrets redacted, as in the
+    request event). ``body`` is **not** redacted: it holds the bytes the server sent, signed
+    state, session tokens and access keys in its links included. Every reply is kept,
+    whatever its status (a 404 page, a fallback document, an invalid one, a retried legacy
+    callback's that never runs); ``too_large`` when it passed ``max_document_bytes`` and
+    ``body`` holds only what was read. A request that got no reply (a network error, a
+    timeout, a URL that cannot be resolved) has none, and a ``<Curl>`` reply, never run
+    (D18), is not a document.
+    """
+
+    url: str
+    purpose: str
+    status: int
+    body: bytes
+    index: int
+    too_large: bool = False
+
+
 @dataclass
 class Trace:
-    """The ordered events of one simulated call."""
+    """The ordered events of one simulated call, and the documents it fetched."""
 
     events: list[TraceEvent] = field(default_factory=list)
+    documents: list[FetchedDocument] = field(default_factory=list)
+    """Each document reply the call received, in order (not in :meth:`to_dict`: the bodies
+    are not redacted)."""
 
     def add(self, event: TraceEvent) -> None:
         self.events.append(event)
@@ -375,19 +413,20 @@ class Trace:
 
     @property
     def ended_normally(self) -> bool:
-        """Whether the call ended with a Hangup or at the end of a document, and did not
-        fail (:attr:`failed`): no fallback, no unhandled failed fetch."""
+        """Whether the call ended with a Hangup, at the end of a document or because the
+        caller hung up, and did not fail (:attr:`failed`): no fallback, no unhandled failed
+        fetch."""
         return (
             self.hangup is not None
-            and self.hangup.ended_by in ("hangup", "end-of-document")
+            and self.hangup.ended_by in ("hangup", "end-of-document", "caller")
             and not self.failed
         )
 
     @property
     def exit_code(self) -> int:
         """``callflow simulate``'s exit status for this call: 0 only for a call that ran as
-        written and ended normally, 1 after a fallback, an unhandled failed fetch, an error
-        or a limit."""
+        written and ended normally (the caller hanging up included), 1 after a fallback, an
+        unhandled failed fetch, an error or a limit."""
         return 0 if self.ended_normally else 1
 
     def transcript(self) -> str:

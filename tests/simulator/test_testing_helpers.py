@@ -46,7 +46,9 @@ def failing(check: Callable[[], None]) -> str:
 def test_public_names() -> None:
     assert sorted(callflow.testing.__all__) == [
         "Exploration",
+        "FetchedDocument",
         "GatherPrompt",
+        "HangUp",
         "Location",
         "Simulator",
         "Trace",
@@ -111,7 +113,7 @@ def test_assertions_pass(answered: Trace) -> None:
         pytest.param(
             lambda t: assert_ended(t, "hang"),
             "the call ended with 'hangup', not 'hang' ('hang' is not a hang-up reason: "
-            "end of document, hangup, invalid document, max commands, max fetches, "
+            "caller hung up, end of document, hangup, invalid document, max commands, max fetches, "
             "webhook failed or 'hangup (TAG)')",
             id="ended-not-a-reason",
         ),

@@ -9,6 +9,7 @@ from typing import get_args
 import pytest
 
 from callflow.simulator.trace import (
+    REASON_CALLER_HUNG_UP,
     REASON_END_OF_DOCUMENT,
     REASON_HANGUP,
     REASON_INVALID_DOCUMENT,
@@ -22,6 +23,7 @@ from callflow.simulator.trace import (
     EndedBy,
     ErrorEvent,
     FallbackEvent,
+    FetchedDocument,
     FetchFailedEvent,
     FilterEvent,
     GatherEvent,
@@ -194,11 +196,31 @@ def test_to_dict_and_json() -> None:
 
 @pytest.mark.parametrize(
     ("ended_by", "normally"),
-    [("hangup", True), ("end-of-document", True), ("error", False), ("limit", False)],
+    [
+        ("hangup", True),
+        ("end-of-document", True),
+        ("caller", True),
+        ("error", False),
+        ("limit", False),
+    ],
 )
 def test_ended_normally(ended_by: EndedBy, normally: bool) -> None:
     trace = Trace([HangupEvent("why", ended_by)])
     assert trace.ended_normally is normally
+
+
+def test_documents_are_kept_apart_from_the_events_and_out_of_json() -> None:
+    document = FetchedDocument(WEBHOOK.url, "webhook", 200, b"<Response/>", 0)
+    trace = Trace([WEBHOOK, HangupEvent("end of document", "end-of-document")], [document])
+    assert trace.documents == [document]
+    assert trace.events[document.index] == WEBHOOK
+    assert Trace().documents == []
+    assert Trace([WEBHOOK]).documents == []
+    assert set(trace.to_dict()) == {"events", "hangup_reason", "ended_by", "failed"}
+    assert "Response" not in trace.to_json()  # bodies are not redacted: never in JSON
+    assert document.too_large is False
+    with pytest.raises(AttributeError):
+        document.body = b""  # type: ignore[misc]
 
 
 def test_unfinished_trace() -> None:
@@ -262,6 +284,13 @@ def test_describe_failures(event: TraceEvent, line: str) -> None:
         pytest.param([HANDLED, HangupEvent("hangup", "hangup")], False, True, id="handled-fetch"),
         pytest.param([HangupEvent("webhook failed", "error")], True, False, id="error"),
         pytest.param([HangupEvent("max commands", "limit")], False, False, id="limit"),
+        pytest.param([HangupEvent("caller hung up", "caller")], False, True, id="caller"),
+        pytest.param(
+            [UNHANDLED, HangupEvent("caller hung up", "caller")],
+            True,
+            False,
+            id="caller-after-a-failure",
+        ),
         pytest.param([], False, False, id="unfinished"),
     ],
 )
@@ -285,6 +314,7 @@ def test_the_documented_reasons() -> None:
     assert {
         REASON_HANGUP,
         REASON_END_OF_DOCUMENT,
+        REASON_CALLER_HUNG_UP,
         REASON_WEBHOOK_FAILED,
         REASON_INVALID_DOCUMENT,
         REASON_MAX_FETCHES,
