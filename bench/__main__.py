@@ -19,6 +19,7 @@ from typing import Any
 from callflow.dialect.reader import MAX_BYTES
 
 from . import (
+    asgi_bench,
     hostile_bench,
     http_bench,
     memory_bench,
@@ -72,10 +73,17 @@ def main(argv: list[str] | None = None) -> int:
         results["render"] = {doc: [asdict(f) for f in figures] for doc, figures in rendered.items()}
         for document, figures in rendered.items():
             print(table(f"(a) render: {document} document (baseline: f-string floor)", figures))
+        built = render_bench.versus_minimal(rounds=rounds, number=20 if quick else 4000)
+        results["render_per_element"] = {
+            doc: [asdict(f) for f in figures] for doc, figures in built.items()
+        }
+        for document, figures in built.items():
+            title = f"(a) {document} document built anew, per element (baseline: minimal DSL)"
+            print(table(title, figures))
     if "validate" in parts:
         figures = validate_bench.run(rounds=rounds, number=10 if quick else 1000)
         results["validate"] = [asdict(f) for f in figures]
-        print(table("(b) validation of the rendered IVR document (baseline: render)", figures))
+        print(table("(b) validation, per document (baseline: lxml parse + XSD)", figures))
     if "hostile" in parts:
         hostile = hostile_bench.run(rounds=2 if quick else 5, limit=16_384 if quick else MAX_BYTES)
         results["hostile"] = {
@@ -92,15 +100,23 @@ def main(argv: list[str] | None = None) -> int:
             force_python=quick,
         )
         summary = http.summary()
+        in_process = asgi_bench.run(rounds=rounds, number=20 if quick else 3000)
         results["http"] = {
             "tool": http.tool,
             "summary": summary,
-            "rounds": [[asdict(c), asdict(b)] for c, b in http.rounds],
+            "contenders": http.table(),
+            "loads": {name: [asdict(load) for load in loads] for name, loads in http.loads.items()},
+            "in_process": {
+                name: [asdict(f) for f in figures] for name, figures in in_process.items()
+            },
         }
-        print(f"### (c) HTTP: demo webhook vs bare Starlette ({http.tool})\n")
+        print(http.markdown())
+        print(f"callflow vs bare Starlette ({http.tool}):\n")
         for key, value in summary.items():
             print(f"- {key}: {value:.3f}")
         print()
+        for name, figures in in_process.items():
+            print(table(f"(c) in process, direct ASGI: {name}", figures))
     if "protocol" in parts:
         protocol = protocol_bench.run(
             rounds=1 if quick else 5,

@@ -1,17 +1,9 @@
-"""The baseline of benchmark (c): a bare Starlette endpoint returning constant bytes."""
+"""The baseline of benchmark (c): a bare Starlette endpoint returning constant bytes (the
+demo webhook's reply; see :mod:`bench.contenders`)."""
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from .contenders import BODY as BODY
+from .contenders import bare as app
 
-BODY = b'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Say>Hello.</Say><Hangup/></Response>'
-
-
-async def constant(request: Request) -> Response:
-    return Response(BODY, media_type="application/xml")
-
-
-app = Starlette(routes=[Route("/", constant, methods=["GET", "POST"])])
+__all__ = ["BODY", "app"]

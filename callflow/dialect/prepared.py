@@ -48,6 +48,17 @@ def _uses(doc: Element) -> dict[str, list[_Use]]:
     return found
 
 
+class PreparedXML(bytes):
+    """The bytes of a :meth:`PreparedDocument.render`: a document the DSL wrote, every value
+    checked by the rule of the attribute it fills and escaped for its place.
+
+    A server sends them as they are: no parse, no schema check, no rebuild (bytes of any
+    other origin are checked). It is ``bytes`` in every other way.
+    """
+
+    __slots__ = ()
+
+
 class PreparedDocument:
     """A document rendered once with slots; :meth:`render` fills them in."""
 
@@ -88,6 +99,7 @@ class PreparedDocument:
             "_SLOT": Slot,
             "_NOT_A_VALUE": _not_a_value,
             "_META": _meta,
+            "_PREPARED": PreparedXML,
         }
         lines = (
             [f"def render(*, {', '.join(sorted(self.names))}):"]
@@ -128,7 +140,7 @@ class PreparedDocument:
                 else:
                     escape = "_ATTRIBUTE" if kind == "attribute" else "_TEXT"
                     pieces.append(f"{escape}({value}).encode()")
-        lines.append(f"    return b''.join(({', '.join(pieces)},))")
+        lines.append(f"    return _PREPARED(b''.join(({', '.join(pieces)},)))")
         slots = ", ".join(sorted(self.names)) or "no slots"
         filename = f"<callflow generated render of a prepared document ({slots})>"
         return compile_function("\n".join(lines), "render", filename, namespace, __name__)
@@ -136,7 +148,8 @@ class PreparedDocument:
     def render(self, **values: object) -> bytes:
         """Return the document with every slot filled; each value is checked by the rule of
         the attribute it fills (``InvalidAttributeError``), and escaped for its place.
-        A missing or unknown slot name is a ``TypeError``."""
+        A missing or unknown slot name is a ``TypeError``. The bytes are
+        :class:`PreparedXML`, which a flow may return: a server sends them as they are."""
         return self._render(**values)
 
 

@@ -12,10 +12,11 @@ import hmac
 import logging
 from dataclasses import dataclass
 
-from starlette.requests import Request
+from starlette.types import Scope
 
 from callflow.server.forwarded import in_networks
 from callflow.server.logs import printable
+from callflow.server.request import Query, header
 from callflow.server.settings import Settings
 
 logger = logging.getLogger("callflow.server.access")
@@ -30,42 +31,44 @@ class Rejection:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-def check_access(request: Request, settings: Settings, client: str) -> Rejection | None:
-    """Return a :class:`Rejection` when ``request`` fails a configured check, else None.
+def check_access(scope: Scope, settings: Settings, client: str, query: Query) -> Rejection | None:
+    """Return a :class:`Rejection` when the request of ``scope`` fails a configured check,
+    else None.
 
     ``client`` is the caller's address as :func:`callflow.server.forwarded.resolve` found it (the
-    proxy-header rule is applied there, once).
+    proxy-header rule is applied there, once); ``query`` is the request's split query.
     """
+    if not settings.allowed_ips and settings.access_key is None and settings.basic_auth is None:
+        return None
+    method = scope["method"]
     if settings.allowed_ips and not in_networks(client, settings.allowed_ips):
         logger.warning(
             "rejected %s %s: address %s not allowed",
-            request.method,
-            printable(request.scope["path"]),
+            method,
+            printable(scope["path"]),
             printable(client) or "unknown",
         )
         return Rejection(403, "forbidden: source address not allowed")
     if settings.access_key is not None:
-        given = request.query_params.get(settings.access_key_param)
+        given = query.get(settings.access_key_param)
         if given is None:
             logger.warning(
                 "rejected %s %s: missing access key",
-                request.method,
-                printable(request.scope["path"]),
+                method,
+                printable(scope["path"]),
             )
             return Rejection(401, f"unauthorized: the '{settings.access_key_param}' key is missing")
         if not hmac.compare_digest(given.encode(), settings.access_key.encode()):
-            logger.warning(
-                "rejected %s %s: wrong access key", request.method, printable(request.scope["path"])
-            )
+            logger.warning("rejected %s %s: wrong access key", method, printable(scope["path"]))
             return Rejection(403, "forbidden: wrong access key")
     if settings.basic_auth is not None:
         challenge = (("www-authenticate", 'Basic realm="callflow"'),)
-        credentials = _basic_credentials(request.headers.get("authorization"))
+        credentials = _basic_credentials(header(scope, b"authorization"))
         if credentials is None:
             logger.warning(
                 "rejected %s %s: no Basic credentials",
-                request.method,
-                printable(request.scope["path"]),
+                method,
+                printable(scope["path"]),
             )
             return Rejection(401, "unauthorized: HTTP Basic credentials required", challenge)
         user, password = credentials
@@ -75,8 +78,8 @@ def check_access(request: Request, settings: Settings, client: str) -> Rejection
         if not (user_ok and password_ok):
             logger.warning(
                 "rejected %s %s: wrong Basic credentials",
-                request.method,
-                printable(request.scope["path"]),
+                method,
+                printable(scope["path"]),
             )
             return Rejection(401, "unauthorized: wrong credentials", challenge)
     return None

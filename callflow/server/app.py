@@ -17,8 +17,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import urlencode
+from typing import TypeVar
 
 from starlette.types import Receive, Scope, Send
 
@@ -36,10 +35,10 @@ from callflow.server.routing import F, Flow, FlowFunction, Router, normalise_pat
 # Re-exported: the simulator reads the fallback header's name from here.
 from callflow.server.sessions import SessionStore, open_store
 from callflow.server.settings import LogFormat, Mode, Network, Settings
-from callflow.server.state import SESSION_SCOPE, STATE_PARAM, StateSigner, call_numbers
+from callflow.server.state import SESSION_SCOPE, StateSigner, call_numbers
 from callflow.server.templates import Templates
 from callflow.server.threads import FlowThreads
-from callflow.server.urls import FLOW_PARAM, carried_query
+from callflow.server.urls import Links
 
 logger = logging.getLogger("callflow")
 
@@ -304,30 +303,11 @@ class App:
         call_uuid = values.get("call")
         numbers = call_numbers(values, self.settings.default_region)
         origin = base if base is not None else (self.settings.base_url or "http://testserver")
-        origin = origin.rstrip("/")
         if session_token is None:
             fresh = {"k": secrets.token_urlsafe(16)}
             token = self.sessions.sign(fresh, SESSION_SCOPE, call_uuid, numbers)
             session_token = lambda: token  # noqa: E731
-
-        def url_for(name: str, *, state: Any = None, **query: str | int) -> str:
-            if self._dispatcher is not None:
-                target = self._dispatcher.by_name.get(name)
-            else:  # not serving yet (a unit test): the flows registered so far
-                target = next((f for f in self.router.flows if f.name == name), None)
-            if target is None:
-                raise KeyError(f"no flow named {name!r}")
-            pairs: dict[str, str] = {k: str(v) for k, v in query.items()}
-            if target.path == self.settings.webhook_path:
-                # Opentact appends `tn`: without this the webhook would route by number.
-                pairs[FLOW_PARAM] = target.name
-            if state is not None:
-                pairs[STATE_PARAM] = self.signer.sign(state, target.path, call_uuid, numbers)
-            link = carried_query(self.settings, session_token())
-            query_text = "&".join(part for part in (urlencode(pairs), link) if part)
-            return origin + target.path + ("?" + query_text if query_text else "")
-
-        return url_for
+        return Links(self, call_uuid, numbers, origin, session_token).url_for
 
     async def dispatch(self, event: Event) -> None:
         """Run the handlers registered for ``event``; a failing handler is logged."""

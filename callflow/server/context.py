@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from starlette.requests import Request
+
 from callflow.dialect.linting import REQUEST_PARAMETERS
 from callflow.dialect.phone_numbers import to_e164
 from callflow.server.request import CallParams, parse_count, parse_flag, parse_keys
 
 if TYPE_CHECKING:
-    from starlette.requests import Request
+    from starlette.types import Receive, Scope
 
     from callflow.server.app import App
     from callflow.server.templates import Rendered
@@ -40,12 +42,16 @@ class CallContext:
         render_template: Callable[..., Rendered] | None = None,
     ) -> None:
         values = params.values
+        self._values = values
+        self._region = region
         self.from_raw: str | None = values.get("from")
         self.to_raw: str | None = values.get("to")
         self.tn_raw: str | None = values.get("tn")
-        self.from_ = _number(self.from_raw, region)
-        self.to = _number(self.to_raw, region)
-        self.tn = _number(self.tn_raw, region)
+        # Read when first asked (most flows never read them): see the properties.
+        self._from: str | _Unread | None = _UNREAD
+        self._to: str | _Unread | None = _UNREAD
+        self._tn: str | _Unread | None = _UNREAD
+        self._meta: dict[str, str] | None = None
         self.uuid: str | None = values.get("call")
         self.sca: str | None = values.get("sca")
         self.call_state: str | None = values.get("state")
@@ -58,18 +64,81 @@ class CallContext:
         )
         dtmf = parse_keys("dtmf", values["dtmf"]) if "dtmf" in values else None
         self.digits: str | None = dtmf if dtmf is not None else self.code
-        # Opentact's own parameters are fields; the rest is what the flow's own URLs carried.
-        self.meta: dict[str, str] = {
-            k: v for k, v in values.items() if k not in REQUEST_PARAMETERS and k != "direction"
-        }
         self.call_object: dict[str, Any] | None = params.call_object
         self.state: Any = state
         self._session: dict[str, Any] = {} if session is None else session
         self._session_error = session_error
         self.flow = flow
-        self.request = request
+        self._request = request
+        self._asgi: tuple[Scope, Receive, bytes | None] | None = None
+        """The request's ASGI scope, receive channel and the body read from it, for
+        :attr:`request` when asked."""
         self._url_for = url_for
         self._render_template = render_template
+
+    @property
+    def from_(self) -> str | None:
+        """The caller's number (``from``): E.164 when it parses as one, else the raw text."""
+        if isinstance(self._from, _Unread):
+            self._from = _number(self.from_raw, self._region)
+        return self._from
+
+    @from_.setter
+    def from_(self, value: str | None) -> None:
+        self._from = value
+
+    @property
+    def to(self) -> str | None:
+        """The called number (``to``): E.164 when it parses as one, else the raw text."""
+        if isinstance(self._to, _Unread):
+            self._to = _number(self.to_raw, self._region)
+        return self._to
+
+    @to.setter
+    def to(self, value: str | None) -> None:
+        self._to = value
+
+    @property
+    def tn(self) -> str | None:
+        """The number of the Opentact line (``tn``): E.164 when it parses, else raw."""
+        if isinstance(self._tn, _Unread):
+            self._tn = _number(self.tn_raw, self._region)
+        return self._tn
+
+    @tn.setter
+    def tn(self, value: str | None) -> None:
+        self._tn = value
+
+    @property
+    def meta(self) -> dict[str, str]:
+        """The parameters that are not Opentact's own: what the flow's own URLs carried."""
+        if self._meta is None:
+            self._meta = {
+                k: v
+                for k, v in self._values.items()
+                if k not in REQUEST_PARAMETERS and k != "direction"
+            }
+        return self._meta
+
+    @meta.setter
+    def meta(self, value: dict[str, str]) -> None:
+        self._meta = value
+
+    @property
+    def request(self) -> Request | None:
+        """The Starlette request the App answers (None for a context made by hand); made
+        when first read, so flows that never read it do not pay for it."""
+        if self._request is None and self._asgi is not None:
+            scope, receive, body = self._asgi
+            request = Request(scope, receive)
+            if body is not None:
+                request._body = body  # read already: body(), json() and form() return it
+            self._request = request
+        return self._request
+
+    @request.setter
+    def request(self, value: Request | None) -> None:
+        self._request = value
 
     @property
     def session(self) -> dict[str, Any]:
@@ -149,6 +218,13 @@ class CallContext:
             url_for=app.url_builder(dict(merged)),
             render_template=templates.render if templates is not None else None,
         )
+
+
+class _Unread:
+    """Marks a field not read from the parameters yet."""
+
+
+_UNREAD = _Unread()
 
 
 def _number(raw: str | None, region: str) -> str | None:

@@ -21,12 +21,19 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 # C0 controls, DEL and C1 controls: never written raw to a log line.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+CONTROL = _CONTROL
+"""What :func:`printable` escapes (C0, DEL, C1): its ``search`` tells whether it would."""
 
 ACCESS_FIELDS = ("method", "path", "status", "call", "flow", "client", "duration_ms")
 """Fields of an access-log record (also its ``extra`` attributes, and JSON keys)."""
+ACCESS_MESSAGE = "method=%s path=%s status=%d call=%s flow=%s client=%s duration_ms=%.1f"
+"""The message of an access-log record, with the fields of :data:`ACCESS_FIELDS`."""
+ACCESS_LOGGER = "callflow.access"
 
 
 _RAW_IN_JSON = re.compile("[\x7f-\x9f\u2028\u2029]")
+# What a JSON string must escape (json.dumps: quote, backslash, C0) or callflow escapes too.
+_JSON_SPECIAL = re.compile('[\x00-\x1f"\\\\\x7f-\x9f\u2028\u2029]')
 
 
 def _json_escape(match: re.Match[str]) -> str:
@@ -96,6 +103,23 @@ class Formatter(logging.Formatter):
     def formatException(self, ei: Any) -> str:
         return _exception_text(ei).rstrip("\n")
 
+    def access_line(self, created: float, fields: AccessFields) -> str:
+        """The line :meth:`format` writes for an access record made at ``created`` with
+        ``fields`` (values escaped already but ``flow``), without making the record."""
+        method, path, status, call, flow, client, elapsed = fields
+        second = int(created)
+        cached_second, text = self._cached
+        if second != cached_second:
+            text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+            self._cached = (second, text)
+        if flow.isprintable() is False:  # a flow name is registered text: mostly plain
+            flow = printable(flow)
+        return (
+            f"{text},{_MSECS[int((created - second) * 1000)]} INFO {ACCESS_LOGGER} "
+            f"method={method} path={path} status={status} call={call} flow={flow} "
+            f"client={client} duration_ms={elapsed:.1f}"
+        )
+
 
 class JSONFormatter(logging.Formatter):
     """One JSON object per record: ``time``, ``level``, ``logger``, ``message``, the access
@@ -103,6 +127,8 @@ class JSONFormatter(logging.Formatter):
 
     JSON escapes control characters itself, so a record stays one line whatever it quotes.
     """
+
+    _cached = (-1, "")  # (second, its text), as Formatter keeps it
 
     def format(self, record: logging.LogRecord) -> str:
         created = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
@@ -122,10 +148,53 @@ class JSONFormatter(logging.Formatter):
         # json leaves DEL and C1 controls raw (only C0 must be escaped): escape them too.
         return _RAW_IN_JSON.sub(_json_escape, text)
 
+    def access_line(self, created: float, fields: AccessFields) -> str:
+        """The line :meth:`format` writes for an access record made at ``created`` with
+        ``fields``, without making the record or the dict it dumps."""
+        method, path, status, call, flow, client, elapsed = fields
+        second = int(created)
+        cached_second, stamp = self._cached
+        if second != cached_second:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._cached = (second, stamp)
+        msecs = _MSECS[int((created - second) * 1000)]
+        message = (
+            f"method={method} path={path} status={status} call={call} flow={flow} "
+            f"client={client} duration_ms={elapsed:.1f}"
+        )
+        if _JSON_SPECIAL.search(message) is None:
+            # The common line: nothing to escape, so every value is written quoted as it is
+            # (the very text json.dumps writes for it).
+            return (
+                f'{{"time": "{stamp}.{msecs}Z", {_JSON_HEAD}"message": "{message}", '
+                f'"method": "{method}", "path": "{path}", "status": {status}, '
+                f'"call": "{call}", "flow": "{flow}", "client": "{client}", '
+                f'"duration_ms": {round(elapsed, 3)!r}}}'
+            )
+        text = (
+            f'{{"time": "{stamp}.{msecs}Z", {_JSON_HEAD}'
+            f'"message": {_string(message)}, "method": {_string(method)}, '
+            f'"path": {_string(path)}, "status": {status}, "call": {_string(call)}, '
+            f'"flow": {_string(flow)}, "client": {_string(client)}, '
+            f'"duration_ms": {round(elapsed, 3)!r}}}'
+        )
+        return _RAW_IN_JSON.sub(_json_escape, text)
+
+
+_MSECS = tuple(f"{n:03d}" for n in range(1000))
+_JSON_HEAD = f'"level": "INFO", "logger": "{ACCESS_LOGGER}", '
+AccessFields = tuple[str, str, int, str, str, str, float]
+"""method, path, status, call, flow, client and duration in ms of an access line."""
+_string: Any = json.encoder.encode_basestring
+"""A str as a JSON string, as ``json.dumps(ensure_ascii=False)`` writes it (C speed)."""
+
 
 class BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """A ``StreamHandler`` that writes lines at once but flushes at most every
-    ``interval`` seconds (and at warnings): one system call per batch, not per request.
+    ``interval`` seconds (and at warnings). Over a stream that keeps what is written until
+    it is flushed (:class:`LineChunks`, which :func:`handler` gives it), the access lines
+    (:meth:`write_line`) cost one system call per batch, not one per request; any other
+    record goes out at once, with the lines before it.
 
     A daemon thread flushes what is left, so no line waits longer than ``interval``.
     """
@@ -139,13 +208,33 @@ class BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.stream.write(self.format(record) + self.terminator)
+            stream = self.stream
+            stream.write(self.format(record) + self.terminator)
             if record.levelno >= logging.WARNING:
                 self.flush()
             else:
+                if isinstance(stream, LineChunks):
+                    # Records are few (the access lines come through write_line): each goes
+                    # out at once, with the lines before it. A server that ends by its
+                    # signal (uvicorn raises it again after shutting down) runs no exit
+                    # handler, so its last lines must not wait for a flush.
+                    stream.send()
                 self._pending = True
         except Exception:
             self.handleError(record)
+
+    def write_line(self, line: str, level: int = logging.INFO) -> None:
+        """Write one pre-formatted line as :meth:`emit` writes a record's (under the
+        handler's lock, as ``Handler.handle`` takes it), without making the record."""
+        with self.lock:  # type: ignore[union-attr]
+            try:
+                self.stream.write(line + self.terminator)
+                if level >= logging.WARNING:
+                    self.flush()
+                else:
+                    self._pending = True
+            except Exception:
+                self.handleError(logging.makeLogRecord({"msg": line, "levelno": level}))
 
     def flush(self) -> None:
         self._pending = False
@@ -158,15 +247,99 @@ class BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
                 self.flush()
 
 
+Sink = tuple["BatchingHandler", "Formatter | JSONFormatter"]
+"""A handler that takes pre-formatted access lines, and the formatter that writes them."""
+
+
+def access_sinks(logger: logging.Logger) -> list[Sink] | None:
+    """The handlers an INFO record of ``logger`` would reach, when every one of them is a
+    :class:`BatchingHandler` writing with callflow's own :class:`Formatter` or
+    :class:`JSONFormatter` and nothing filters on the way: those can take a pre-formatted
+    line (:meth:`BatchingHandler.write_line`, :meth:`Formatter.access_line`). None when
+    anything else would see the record (a test's capture, an application's own handler):
+    then it must be made and handled as usual.
+    """
+    sinks: list[Sink] = []
+    current: logging.Logger | None = logger
+    while current is not None:
+        if current.filters:
+            return None
+        for handler in current.handlers:
+            if handler.level > logging.INFO:
+                continue
+            formatter = handler.formatter
+            if type(handler) is not BatchingHandler or handler.filters:
+                return None
+            kind = type(formatter)
+            if kind is JSONFormatter or (kind is Formatter and formatter._fmt == FORMAT):  # type: ignore[union-attr]
+                sinks.append((handler, formatter))  # type: ignore[arg-type]
+            else:
+                return None
+        current = current.parent if current.propagate else None
+    return sinks or None
+
+
+PIPE_BUF = 4096
+"""Bytes a write to a pipe is atomic up to (POSIX's least): the most :class:`LineChunks`
+writes at once, so lines of several worker processes sharing stderr never interleave."""
+
+
+class LineChunks:
+    """A text stream over ``target`` (stderr) that keeps what is written until it is
+    flushed or sent or a chunk is full, then writes it in whole lines, at most
+    :data:`PIPE_BUF` bytes per write.
+
+    ``sys.stderr`` writes through: each line written to it is a system call of its own.
+    Through this stream a batch of lines is one call (a line longer than a chunk is written
+    alone). Callers serialise writes and flushes (a handler's lock).
+    """
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self.encoding: str = getattr(target, "encoding", None) or "utf-8"
+        self.name = getattr(target, "name", "")
+        self._parts: list[str] = []
+        self._size = 0
+
+    def write(self, text: str) -> int:
+        """Keep ``text`` (whole lines) for the next chunk."""
+        ascii_only = text.isascii()
+        size = len(text) if ascii_only else len(text.encode(self.encoding, "backslashreplace"))
+        if self._parts and self._size + size > PIPE_BUF:
+            self._write_out()
+        self._parts.append(text)
+        self._size += size
+        if self._size >= PIPE_BUF:
+            self._write_out()
+        return len(text)
+
+    def flush(self) -> None:
+        """Write what is kept, and flush ``target``."""
+        self.send()
+        self.target.flush()
+
+    def send(self) -> None:
+        """Write what is kept to ``target`` now."""
+        if self._parts:
+            self._write_out()
+
+    def _write_out(self) -> None:
+        chunk = "".join(self._parts)
+        self._parts.clear()
+        self._size = 0
+        self.target.write(chunk)
+
+
 def handler(log_format: str = "text") -> logging.Handler:
-    """The handler ``callflow serve`` logs through: stderr, batched flushes, one line per
-    record as text or JSON. A ``logging.config`` factory (``"()"``), so uvicorn's worker
-    processes build the same one."""
+    """The handler ``callflow serve`` logs through: stderr, batched writes and flushes, one
+    line per record as text or JSON. A ``logging.config`` factory (``"()"``), so uvicorn's
+    worker processes build the same one."""
     # Records skip the thread and process fields no line uses.
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
     made = BatchingHandler()
+    made.setStream(LineChunks(made.stream))
     made.setFormatter(JSONFormatter() if log_format == "json" else Formatter())
     return made
 

@@ -7,19 +7,20 @@ proxies, form bodies; every form carries the parameters of D9. Malformed input r
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import parse_qsl, unquote_plus
 
-from starlette.datastructures import UploadFile
+from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
+from starlette.types import Receive, Scope
 
 from callflow.exceptions import BadRequest
+from callflow.server.budget import within
 
 MAX_FIELDS = 1000
 
@@ -32,6 +33,8 @@ class CallParams:
 
     values: dict[str, str] = field(default_factory=dict)
     call_object: dict[str, Any] | None = None
+    body: bytes | None = None
+    """The request body as it was read (None when none was read: a GET)."""
 
 
 def merge_pairs(params: CallParams, pairs: Iterable[tuple[str, str]]) -> None:
@@ -119,25 +122,42 @@ async def read_body(request: Request, limit: int, timeout: float = 10.0) -> byte
     Raises :class:`ClientGone` when the client disconnects mid-body.
     """
     length = request.headers.get("content-length")
+    return await receive_body(request.receive, length, limit, timeout)
+
+
+async def receive_body(
+    receive: Receive, length: str | None, limit: int, timeout: float = 10.0
+) -> bytes:
+    """:func:`read_body` on the ASGI ``receive`` channel; ``length`` is the Content-Length
+    header, if any. The timer is armed only when the body has not all arrived yet."""
     if length is not None:
         if not length.isdigit():
             raise BadRequest(400, "Content-Length is not a number")
         if int(length) > limit:
             raise BadRequest(413, f"request body larger than {limit} bytes")
+    body, timed_out = await within(_collect(receive, limit), timeout)
+    if timed_out or body is None:
+        raise BadRequest(408, f"request body did not arrive within {timeout:g} s")
+    return body
+
+
+async def _collect(receive: Receive, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
-    try:
-        async with asyncio.timeout(timeout):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise BadRequest(413, f"request body larger than {limit} bytes")
+    while True:
+        message = await receive()
+        kind = message["type"]
+        if kind == "http.request":
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise BadRequest(413, f"request body larger than {limit} bytes")
+            if chunk:
                 chunks.append(chunk)
-    except TimeoutError as exc:
-        raise BadRequest(408, f"request body did not arrive within {timeout:g} s") from exc
-    except ClientDisconnect as exc:
-        raise ClientGone from exc
-    return b"".join(chunks)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+        elif kind == "http.disconnect":
+            raise ClientGone
 
 
 async def _once(data: bytes) -> AsyncGenerator[bytes, None]:
@@ -168,18 +188,81 @@ def parse_query(query: str, what: str = "query string") -> list[tuple[str, str]]
     return pairs
 
 
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A request's query string, decoded and split once: its text (None when it is not
+    UTF-8) and its pairs, or the :class:`BadRequest` that splitting it raised."""
+
+    text: str | None
+    pairs: tuple[tuple[str, str], ...] = ()
+    error: BadRequest | None = None
+
+    def values(self) -> dict[str, str]:
+        """The parameters (a later value wins), or raise the query's :class:`BadRequest`."""
+        if self.error is not None:
+            raise self.error
+        return dict(self.pairs)
+
+    def get(self, name: str) -> str | None:
+        """The (last) value of ``name``, as Starlette's ``request.query_params`` reads it
+        (undecodable escapes replaced), even when the query is malformed."""
+        if self.error is None:
+            return dict(self.pairs).get(name)
+        return dict(parse_qsl(self.text or "", keep_blank_values=True)).get(name)
+
+
+QUERY_MEMO = 256
+"""Distinct raw query strings remembered split (oldest out first)."""
+_QUERIES: dict[bytes, Query] = {}
+
+
+def split_query(raw: bytes) -> Query:
+    """The :class:`Query` of the raw ``query_string`` of a scope, remembered: a webhook is
+    mostly requested with the same few query strings."""
+    query = _QUERIES.get(raw)
+    if query is not None:
+        return query
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return Query(None)
+    try:
+        query = Query(text, tuple(parse_query(text)) if text else ())
+    except BadRequest as exc:
+        query = Query(text, (), exc)
+    if len(_QUERIES) >= QUERY_MEMO:
+        _QUERIES.pop(next(iter(_QUERIES)))
+    _QUERIES[raw] = query
+    return query
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first value of the (lower-case) header ``name`` of ``scope``, as Starlette's
+    ``request.headers.get`` reads it."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
 async def read_params(request: Request, limit: int, timeout: float = 10.0) -> CallParams:
     """Return the parameters of a GET query, or a POST with JSON, form or no body."""
-    params = CallParams()
-    # The raw query of the scope: App checked that it is UTF-8 (request.url would rebuild
-    # and re-split the whole URL for the same string).
-    query = bytes(request.scope.get("query_string", b"")).decode("utf-8", "replace")
-    if query:
-        merge_pairs(params, parse_query(query))
-    if request.method not in ("POST", "PUT", "PATCH"):
+    raw = bytes(request.scope.get("query_string", b""))
+    return await read_call(request.scope, request.receive, split_query(raw), limit, timeout)
+
+
+async def read_call(
+    scope: Scope, receive: Receive, query: Query, limit: int, timeout: float = 10.0
+) -> CallParams:
+    """:func:`read_params` on an ASGI ``scope`` and ``receive``, with the request's
+    :class:`Query` (:func:`split_query`)."""
+    params = CallParams(query.values())
+    if scope["method"] not in ("POST", "PUT", "PATCH"):
         return params
-    body = await read_body(request, limit, timeout)
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = params.body = await receive_body(
+        receive, header(scope, b"content-length"), limit, timeout
+    )
+    content_type = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
     if not body.strip():
         return params
     if content_type == "application/json" or content_type.endswith("+json"):
@@ -193,7 +276,7 @@ async def read_params(request: Request, limit: int, timeout: float = 10.0) -> Ca
     elif content_type == "multipart/form-data":
         try:
             parser = MultiPartParser(
-                request.headers, _once(body), max_files=0, max_fields=MAX_FIELDS
+                Headers(scope=scope), _once(body), max_files=0, max_fields=MAX_FIELDS
             )
             data = await parser.parse()
         except MultiPartException as exc:

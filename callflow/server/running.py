@@ -11,9 +11,11 @@ import asyncio
 import inspect
 import logging
 import secrets
+import time
 from typing import TYPE_CHECKING, Any
 
 from callflow.dialect.elements.document import Response
+from callflow.dialect.prepared import PreparedXML
 from callflow.dialect.rendering import render
 from callflow.dialect.validation import check, schema_problems
 from callflow.exceptions import (
@@ -25,6 +27,7 @@ from callflow.exceptions import (
     SessionTooLarge,
     TemplateError,
 )
+from callflow.server.budget import within
 from callflow.server.context import CallContext
 from callflow.server.logs import printable
 from callflow.server.request import CallParams
@@ -32,10 +35,10 @@ from callflow.server.routing import Flow, FlowFunction
 from callflow.server.state import SESSION_SCOPE, call_numbers
 from callflow.server.templates import Rendered
 from callflow.server.threads import FlowThreads
-from callflow.server.urls import SESSION_PARAM, absolutize, carried_query
+from callflow.server.urls import SESSION_PARAM, Links, absolutize, carried_query
 
 if TYPE_CHECKING:
-    from starlette.requests import Request
+    from starlette.types import Receive, Scope
 
     from callflow.server.app import App
 
@@ -56,12 +59,21 @@ class Runner:
         self.settings = app.settings
         self._store_down = False
         self._valid: dict[bytes, None] = {}
+        self._async: dict[str, bool] = {}
+        self._key_query = carried_query(app.settings)  # the settings never change
 
     async def answer(
-        self, request: Request, flow: Flow, params: CallParams, state: Any, base: str
+        self,
+        scope: Scope,
+        receive: Receive,
+        info: dict[str, str],
+        flow: Flow,
+        params: CallParams,
+        state: Any,
+        base: str,
     ) -> bytes:
-        """Run ``flow`` for ``request`` with its session; return the document to send, its
-        path-only URLs made absolute from ``base``."""
+        """Run ``flow`` for the request of ``scope`` with its session; return the document
+        to send, its path-only URLs made absolute from ``base``."""
         app, settings = self.app, self.settings
         values = params.values
         call_uuid = values.get("call")
@@ -69,7 +81,8 @@ class Runner:
         # Session keys are callflow's: random, carried in links as a token signed and bound
         # to the call (its uuid, else its numbers). A key the caller made up, or one issued
         # for another call, opens nothing; the call uuid alone never names a session.
-        key = self._session_key(values.pop(SESSION_PARAM, None), call_uuid, numbers)
+        token = values.pop(SESSION_PARAM, None)
+        key = self._session_key(token, call_uuid, numbers) if token else None
         session: dict[str, Any] | None = {}
         store_error: SessionStoreError | None = None
         if key is not None:
@@ -79,15 +92,8 @@ class Runner:
             except SessionStoreError as exc:
                 session, store_error = None, exc  # only a flow that touches it fails
         had_session = bool(session)
-        made: list[str] = []  # the session token of this request, made when first needed
-
-        def session_token() -> str:
-            if not made:
-                nonlocal key
-                key = key or secrets.token_urlsafe(16)
-                made.append(app.sessions.sign({"k": key}, SESSION_SCOPE, call_uuid, numbers))
-            return made[0]
-
+        tokens = _SessionToken(app, key, call_uuid, numbers)
+        templates = app.templates
         call = CallContext(
             params,
             region=settings.default_region,
@@ -95,18 +101,18 @@ class Runner:
             session=session,
             session_error=store_error,
             flow=flow.name,
-            request=request,
-            url_for=app.url_builder(values, base, session_token),
-            render_template=app.templates.render if app.templates is not None else None,
+            url_for=Links(app, call_uuid, numbers, base, tokens).url_for,
+            render_template=templates.render if templates is not None else None,
         )
-        info: dict[str, str] = request.scope["state"]["callflow"]
+        call._asgi = (scope, receive, params.body)
         body = await self.run(flow, call, info)
         written = call._session  # without the error a broken store raises on access
         if store_error is None and "fallback" not in info:
             try:
                 if written:
+                    key = tokens.key
                     if key is None:
-                        key = secrets.token_urlsafe(16)
+                        key = tokens.key = secrets.token_urlsafe(16)
                     await app.store.save(key, written, settings.session_ttl_s)
                     self._store_recovered()
                 elif had_session and key is not None:  # the flow cleared it
@@ -118,29 +124,40 @@ class Runner:
             except SessionStoreError as exc:
                 self._store_failed(flow.name, exc)
                 return self.fallback("error", info)
-        link = session_token() if (made or had_session or written) else None
-        return absolutize(body, base, carried_query(settings), carried_query(settings, link))
+        plain = self._key_query
+        if tokens.made is not None or had_session or written:
+            links = carried_query(settings, tokens())
+        else:
+            links = plain
+        return absolutize(body, base, plain, links)
 
     async def run(self, flow: Flow, call: CallContext, info: dict[str, str]) -> bytes:
         """Run ``flow`` within the timeout; any failure gives the fallback document."""
         timeout = self.settings.flow_timeout_ms / 1000
-        uuid = printable(call.uuid or "-")
         threads, metrics = self.app.threads, self.app.metrics
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        started = time.monotonic()
         try:
-            result, timed_out = await _call(flow.function, call, timeout, threads)
+            is_async = self._async.get(flow.name)
+            if is_async is None:
+                is_async = self._async[flow.name] = inspect.iscoroutinefunction(flow.function)
+            if is_async:
+                # Run at once; the timer is armed only if the flow waits for something.
+                result, timed_out = await within(flow.function(call), timeout)  # type: ignore[arg-type]
+            else:
+                result, timed_out = await _call(flow.function, call, timeout, threads)
             if metrics is not None:
-                metrics.flow_duration(flow.name, loop.time() - started)
+                metrics.flow_duration(flow.name, time.monotonic() - started)
             if isinstance(result, Response):
                 body = render(result)
                 self._check(body)
+            elif isinstance(result, PreparedXML):
+                body = result  # written by the DSL, every value checked: sent as it is
             elif isinstance(result, Rendered):
                 body = result.body
             elif not timed_out:
                 # Foreign XML text: checked off the event loop (a big document would stall
                 # every other call) and within what is left of the flow's time budget.
-                left = max(timeout - (loop.time() - started), 0.0)
+                left = max(timeout - (time.monotonic() - started), 0.0)
                 try:
                     body = await asyncio.wait_for(threads.run(_canonical, result), left)
                 except TimeoutError:
@@ -150,7 +167,7 @@ class Runner:
                     "flow %r took longer than flow_timeout_ms=%d (call %s): fallback sent",
                     flow.name,
                     self.settings.flow_timeout_ms,
-                    uuid,
+                    printable(call.uuid or "-"),
                 )
                 return self.fallback("timeout", info)
         except BadRequest:
@@ -162,12 +179,14 @@ class Runner:
             logger.error(
                 "flow %r returned an invalid document (call %s): %s; fallback sent",
                 flow.name,
-                uuid,
+                printable(call.uuid or "-"),
                 exc,
             )
             return self.fallback("invalid", info)
         except Exception:
-            logger.exception("flow %r raised (call %s): fallback sent", flow.name, uuid)
+            logger.exception(
+                "flow %r raised (call %s): fallback sent", flow.name, printable(call.uuid or "-")
+            )
             return self.fallback("error", info)
         return body
 
@@ -222,6 +241,34 @@ class Runner:
             logger.warning("session store is reachable again")
 
 
+class _SessionToken:
+    """The ``cf_session`` token of one request, signed when a link first needs it (for the
+    request's session key, or a new one)."""
+
+    __slots__ = ("app", "call_uuid", "key", "made", "numbers")
+
+    def __init__(
+        self,
+        app: App,
+        key: str | None,
+        call_uuid: str | None,
+        numbers: tuple[str | None, str | None],
+    ) -> None:
+        self.app = app
+        self.key = key
+        self.call_uuid = call_uuid
+        self.numbers = numbers
+        self.made: str | None = None
+
+    def __call__(self) -> str:
+        if self.made is None:
+            self.key = self.key or secrets.token_urlsafe(16)
+            self.made = self.app.sessions.sign(
+                {"k": self.key}, SESSION_SCOPE, self.call_uuid, self.numbers
+            )
+        return self.made
+
+
 def _canonical(result: object) -> bytes:
     """Validate XML text returned by a flow and return it in canonical form (D1)."""
     if isinstance(result, str):
@@ -240,16 +287,14 @@ def _canonical(result: object) -> bytes:
 async def _call(
     function: FlowFunction, call: CallContext, timeout: float, threads: FlowThreads
 ) -> tuple[object, bool]:
-    """Run the flow within ``timeout`` seconds; return (result, whether it timed out).
+    """Run a sync flow within ``timeout`` seconds; return (result, whether it timed out).
 
-    An async flow runs on the event loop under ``asyncio.timeout`` (cheap); a sync flow runs
-    on the App's bounded thread pool (it may block) and is abandoned when it overruns; one
-    that cannot start within the timeout (every thread busy) times out all the same.
+    It runs on the App's bounded thread pool (it may block) and is abandoned when it
+    overruns; one that cannot start within the timeout (every thread busy) times out all the
+    same. (An async flow runs on the event loop, through :func:`within`.)
     """
     try:
         async with asyncio.timeout(timeout) as deadline:
-            if inspect.iscoroutinefunction(function):
-                return await function(call), False
             result = await threads.run(function, call)
             if inspect.isawaitable(result):
                 result = await result

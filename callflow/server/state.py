@@ -105,7 +105,19 @@ def call_numbers(values: Mapping[str, str], region: str) -> tuple[str | None, st
     number): what a token minted without a call uuid is bound to."""
     caller = values.get("from")
     called = values.get("to") or values.get("tn")
-    return (
-        (to_e164(caller, region) or caller) if caller else None,
-        (to_e164(called, region) or called) if called else None,
-    )
+    key = (caller, called, region)
+    numbers = _NUMBERS.get(key)
+    if numbers is None:
+        numbers = (
+            (to_e164(caller, region) or caller) if caller else None,
+            (to_e164(called, region) or called) if called else None,
+        )
+        if len(_NUMBERS) >= NUMBERS_MEMO:
+            _NUMBERS.pop(next(iter(_NUMBERS)))
+        _NUMBERS[key] = numbers
+    return numbers
+
+
+NUMBERS_MEMO = 1024
+"""Distinct (caller, called) pairs remembered with their E.164 forms (oldest out first)."""
+_NUMBERS: dict[tuple[str | None, str | None, str], tuple[str | None, str | None]] = {}

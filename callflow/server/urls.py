@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus, urlencode
 
 from callflow.dialect.serialising import escape_attribute, escape_text
 from callflow.server.settings import Settings
+from callflow.server.state import STATE_PARAM
+
+if TYPE_CHECKING:
+    from callflow.server.app import App
 
 SESSION_PARAM = "cf_session"
 """Query parameter carrying the session token (signed, bound to the call)."""
@@ -103,3 +109,47 @@ def _with_query(url: bytes, query: bytes) -> bytes:
     path, hash_mark, fragment = url.partition(b"#")
     joiner = b"&amp;" if b"?" in path else b"?"
     return path + joiner + query + hash_mark + fragment
+
+
+class Links:
+    """``call.url_for`` of one request: links to the flows of ``app`` from ``origin``, with
+    ``state`` signed for the call and the query every link carries (``session_token()``
+    is asked only when a link is made)."""
+
+    __slots__ = ("app", "call_uuid", "numbers", "origin", "session_token")
+
+    def __init__(
+        self,
+        app: App,
+        call_uuid: str | None,
+        numbers: tuple[str | None, str | None],
+        origin: str,
+        session_token: Callable[[], str],
+    ) -> None:
+        self.app = app
+        self.call_uuid = call_uuid
+        self.numbers = numbers
+        self.origin = origin.rstrip("/")
+        self.session_token = session_token
+
+    def url_for(self, name: str, *, state: Any = None, **query: str | int) -> str:
+        """The absolute URL of the flow ``name`` (see :meth:`CallContext.url_for`)."""
+        app = self.app
+        settings = app.settings
+        dispatcher = app._dispatcher
+        if dispatcher is not None:
+            target = dispatcher.by_name.get(name)
+        else:  # not serving yet (a unit test): the flows registered so far
+            target = next((f for f in app.router.flows if f.name == name), None)
+        if target is None:
+            raise KeyError(f"no flow named {name!r}")
+        pairs: dict[str, str] = {k: str(v) for k, v in query.items()}
+        if target.path == settings.webhook_path:
+            # Opentact appends `tn`: without this the webhook would route by number.
+            pairs[FLOW_PARAM] = target.name
+        if state is not None:
+            pairs[STATE_PARAM] = app.signer.sign(state, target.path, self.call_uuid, self.numbers)
+        link = carried_query(settings, self.session_token())
+        own = urlencode(pairs) if pairs else ""
+        query_text = f"{own}&{link}" if own and link else own or link
+        return self.origin + target.path + ("?" + query_text if query_text else "")

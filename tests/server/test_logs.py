@@ -6,7 +6,7 @@ import io
 import logging
 import time
 
-from callflow.server.logs import BatchingHandler, Formatter
+from callflow.server.logs import PIPE_BUF, BatchingHandler, Formatter, LineChunks, handler
 
 
 def record(
@@ -63,3 +63,75 @@ def test_pending_lines_are_flushed_within_the_interval() -> None:
     while not flushed and time.monotonic() < deadline:
         time.sleep(0.01)
     assert flushed == ["two\n"]
+
+
+class Writes(io.StringIO):
+    """A target that records each write it gets (each a system call on stderr)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+def test_serve_handler_batches_lines_into_whole_line_chunks() -> None:
+    target = Writes()
+    chunks = LineChunks(target)
+    line = "x" * 99 + "\n"  # 100 bytes
+    for _ in range(100):
+        chunks.write(line)
+    assert all(len(w.encode()) <= PIPE_BUF and w.endswith("\n") for w in target.writes)
+    assert len(target.writes) == 10_000 // PIPE_BUF  # full chunks only, so far
+    chunks.flush()
+    assert target.getvalue() == line * 100
+    assert all(len(w) % len(line) == 0 for w in target.writes)  # never a line cut
+
+
+def test_serve_handler_counts_bytes_of_non_ascii_lines() -> None:
+    target = Writes()
+    chunks = LineChunks(target)
+    wide = "\u65e5" * 1000 + "\n"  # 3001 bytes in UTF-8
+    chunks.write(wide)
+    chunks.write(wide)
+    chunks.flush()
+    assert target.writes == [wide, wide]
+
+
+def test_serve_handler_writes_a_line_longer_than_a_chunk_alone() -> None:
+    target = Writes()
+    chunks = LineChunks(target)
+    chunks.write("short\n")
+    chunks.write("y" * (PIPE_BUF * 2) + "\n")
+    chunks.flush()
+    assert target.writes == ["short\n", "y" * (PIPE_BUF * 2) + "\n"]
+
+
+def test_the_serve_handler_keeps_access_lines_until_a_warning_flushes_them() -> None:
+    made = handler("text")
+    assert isinstance(made, BatchingHandler) and isinstance(made.stream, LineChunks)
+    target = Writes()
+    made.setStream(LineChunks(target))
+    made.write_line("access one")
+    assert target.writes == []  # kept for the batch
+    made.handle(record("careful", logging.WARNING))
+    (written,) = target.writes  # the warning flushed both lines, in one write
+    first, second = written.splitlines()
+    assert first == "access one"
+    assert second.endswith(" WARNING callflow.access careful")
+
+
+def test_a_record_goes_out_at_once_with_the_access_lines_before_it() -> None:
+    made = handler("text")
+    assert isinstance(made, BatchingHandler)
+    target = Writes()
+    made.setStream(LineChunks(target))
+    made.write_line("access one")
+    made.write_line("access two")
+    assert target.writes == []  # access lines wait for the batch
+    made.handle(record("Application shutdown complete."))
+    (written,) = target.writes  # no flush needed: a process ended by its signal keeps it
+    assert written.startswith("access one\naccess two\n")
+    assert written.endswith(" INFO callflow.access Application shutdown complete.\n")

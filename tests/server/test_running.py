@@ -14,7 +14,11 @@ import pytest
 from lxml import etree
 from replies import FALLBACK_TAG, hangup_tag, said
 
-from callflow import App, CallContext, Hangup, Response, Say, validate
+from callflow import App, CallContext, Hangup, Response, Say, Slot, prepare, validate
+from callflow.dialect import validation
+from callflow.dialect.prepared import PreparedXML
+from callflow.server import running
+from callflow.server.running import FALLBACK_HEADER
 
 if TYPE_CHECKING:
     from conftest import ClientFactory, XmlReply
@@ -339,3 +343,98 @@ def test_a_reply_that_ran_as_written_has_no_fallback_header(client_for: ClientFa
     app = App(secret="test-secret")
     app.flow("/")(hello)
     assert "x-callflow-fallback" not in client_for(app).get("/").headers
+
+
+# -- what is trusted as it is, and what is checked ---------------------------------------------
+
+GREETING = prepare(Response(Say(Slot("greeting")), Hangup()))
+
+
+def counting_check(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Count the documents the runner parses and checks (``running.check``)."""
+    seen: list[bytes] = []
+
+    def check(data: bytes, **options: Any) -> Any:
+        seen.append(data)
+        return validation.check(data, **options)
+
+    monkeypatch.setattr(running, "check", check)
+    return seen
+
+
+def refuse_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any parse, schema check or rebuild of an outgoing document fail the test."""
+
+    def refuse(*args: object, **kwargs: object) -> Any:
+        raise AssertionError("an outgoing document was checked")
+
+    for name in ("check", "schema_problems", "_canonical"):
+        monkeypatch.setattr(running, name, refuse)
+
+
+@pytest.mark.parametrize("kind", ["async", "sync"])
+def test_prepared_bytes_are_sent_as_they_are(
+    kind: str, client_for: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = App(secret="test-secret", validate_responses=True)
+    if kind == "async":
+
+        @app.flow("/")
+        async def greet(call: CallContext) -> bytes:
+            return GREETING.render(greeting=f"Hi {call.meta['name']}")
+    else:
+
+        @app.flow("/")
+        def greet_sync(call: CallContext) -> bytes:
+            return GREETING.render(greeting=f"Hi {call.meta['name']}")
+
+    refuse_checks(monkeypatch)
+    client = client_for(app)
+    for name in ("Bob & <Co>", "Ann"):
+        reply = client.get("/", params={"name": name})
+        assert reply.status_code == 200
+        assert FALLBACK_HEADER not in reply.headers
+        assert reply.content == bytes(GREETING.render(greeting=f"Hi {name}"))
+        assert validate(reply.content, strict=True) == []
+
+
+def test_foreign_bytes_are_still_checked_every_time(
+    client_for: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = App(secret="test-secret")
+    body = bytes(GREETING.render(greeting="Hi"))  # the same text, but not the DSL's object
+
+    @app.flow("/")
+    def foreign(call: CallContext) -> bytes:
+        return body
+
+    seen = counting_check(monkeypatch)
+    client = client_for(app)
+    for _ in range(2):
+        reply = client.get("/")
+        assert reply.status_code == 200 and FALLBACK_HEADER not in reply.headers
+    assert seen == [body, body]
+
+
+@pytest.mark.callflow_expect_fallback
+def test_foreign_bytes_that_fail_the_check_get_the_fallback(
+    client_for: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = App(secret="test-secret")
+
+    @app.flow("/")
+    def foreign(call: CallContext) -> bytes:
+        return b"<Response><Dial/></Response>"
+
+    seen = counting_check(monkeypatch)
+    reply = client_for(app).get("/")
+    assert reply.headers[FALLBACK_HEADER] == "invalid"
+    assert seen == [b"<Response><Dial/></Response>"]
+
+
+def test_prepared_output_is_bytes_marked_as_the_dsls() -> None:
+    rendered = GREETING.render(greeting="Hi")
+    assert isinstance(rendered, PreparedXML) and isinstance(rendered, bytes)
+    assert bytes(rendered) == rendered
+    # Bytes made from it elsewhere (a copy, a slice, a join) are foreign again.
+    assert type(bytes(rendered)) is bytes and type(rendered + b"") is bytes
