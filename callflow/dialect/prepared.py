@@ -22,7 +22,7 @@ from typing import Any
 from callflow.dialect.codegen import compile_function
 from callflow.dialect.elements.base import Element
 from callflow.dialect.elements.document import Response
-from callflow.dialect.rendering import DECLARATION, to_xml
+from callflow.dialect.rendering import DECLARATION, CheckedXML, to_xml
 from callflow.dialect.serialising import escape_attribute, escape_text
 from callflow.dialect.slots import MARK_CLOSE, MARK_OPEN, Slot
 from callflow.dialect.values import Checker
@@ -46,17 +46,6 @@ def _uses(doc: Element) -> dict[str, list[_Use]]:
                 use = _Use(el.xml_tag, spec.name, spec.check)
                 found.setdefault(value.name, []).append(use)
     return found
-
-
-class PreparedXML(bytes):
-    """The bytes of a :meth:`PreparedDocument.render`: a document the DSL wrote, every value
-    checked by the rule of the attribute it fills and escaped for its place.
-
-    A server sends them as they are: no parse, no schema check, no rebuild (bytes of any
-    other origin are checked). It is ``bytes`` in every other way.
-    """
-
-    __slots__ = ()
 
 
 class PreparedDocument:
@@ -99,7 +88,7 @@ class PreparedDocument:
             "_SLOT": Slot,
             "_NOT_A_VALUE": _not_a_value,
             "_META": _meta,
-            "_PREPARED": PreparedXML,
+            "_PREPARED": CheckedXML,
         }
         lines = (
             [f"def render(*, {', '.join(sorted(self.names))}):"]
@@ -148,8 +137,9 @@ class PreparedDocument:
     def render(self, **values: object) -> bytes:
         """Return the document with every slot filled; each value is checked by the rule of
         the attribute it fills (``InvalidAttributeError``), and escaped for its place.
-        A missing or unknown slot name is a ``TypeError``. The bytes are
-        :class:`PreparedXML`, which a flow may return: a server sends them as they are."""
+        A missing or unknown slot name is a ``TypeError``. The bytes are a
+        :class:`~callflow.dialect.rendering.CheckedXML`, which a flow may return: a server
+        sends them as they are."""
         return self._render(**values)
 
 

@@ -20,8 +20,22 @@ from callflow.dialect.slots import MARK, MARK_OPEN
 DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
+class CheckedXML(bytes):
+    """The bytes of a document the DSL wrote (:func:`render`, :meth:`PreparedDocument.render
+    <callflow.dialect.prepared.PreparedDocument.render>`): every value checked by the rule of
+    the attribute it fills and escaped for its place, every child checked when it was added.
+
+    A server sends them as they are: no parse, no schema check, no rebuild (bytes of any other
+    origin are checked). It is ``bytes`` in every other way; bytes made from it (a copy, a
+    slice, a join) are plain ``bytes`` again.
+    """
+
+    __slots__ = ()
+
+
 def render(doc: Response) -> bytes:
-    """Render ``doc`` as UTF-8 bytes with an XML declaration.
+    """Render ``doc`` as UTF-8 bytes with an XML declaration (a :class:`CheckedXML`, which a
+    flow may return as it is).
 
     >>> from callflow import Response, Say
     >>> render(Response(Say("Fish & chips")))
@@ -34,7 +48,7 @@ def render(doc: Response) -> bytes:
         xml = doc._xml
         if MARK_OPEN in xml and MARK.search(xml):
             raise TypeError("the document has Slots: render it with callflow.prepare(doc).render()")
-        rendered = (DECLARATION + xml).encode()
+        rendered = CheckedXML((DECLARATION + xml).encode())
         doc._bytes = rendered  # immutable: the next render of it is a lookup
     return rendered
 

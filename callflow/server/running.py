@@ -15,8 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from callflow.dialect.elements.document import Response
-from callflow.dialect.prepared import PreparedXML
-from callflow.dialect.rendering import render
+from callflow.dialect.rendering import CheckedXML, render
 from callflow.dialect.validation import check, schema_problems
 from callflow.exceptions import (
     BadRequest,
@@ -150,7 +149,7 @@ class Runner:
             if isinstance(result, Response):
                 body = render(result)
                 self._check(body)
-            elif isinstance(result, PreparedXML):
+            elif isinstance(result, CheckedXML):
                 body = result  # written by the DSL, every value checked: sent as it is
             elif isinstance(result, Rendered):
                 body = result.body

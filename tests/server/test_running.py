@@ -14,9 +14,9 @@ import pytest
 from lxml import etree
 from replies import FALLBACK_TAG, hangup_tag, said
 
-from callflow import App, CallContext, Hangup, Response, Say, Slot, prepare, validate
+from callflow import App, CallContext, Hangup, Response, Say, Slot, prepare, render, validate
 from callflow.dialect import validation
-from callflow.dialect.prepared import PreparedXML
+from callflow.dialect.rendering import CheckedXML
 from callflow.server import running
 from callflow.server.running import FALLBACK_HEADER
 
@@ -432,9 +432,28 @@ def test_foreign_bytes_that_fail_the_check_get_the_fallback(
     assert seen == [b"<Response><Dial/></Response>"]
 
 
-def test_prepared_output_is_bytes_marked_as_the_dsls() -> None:
-    rendered = GREETING.render(greeting="Hi")
-    assert isinstance(rendered, PreparedXML) and isinstance(rendered, bytes)
+def test_rendered_bytes_are_sent_as_they_are(
+    client_for: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = App(secret="test-secret", validate_responses=True)
+
+    @app.flow("/")
+    def greet(call: CallContext) -> bytes:
+        return render(Response(Say(f"Hi {call.meta['name']}"), Hangup()))
+
+    refuse_checks(monkeypatch)
+    reply = client_for(app).get("/", params={"name": "Bob & <Co>"})
+    assert reply.status_code == 200 and FALLBACK_HEADER not in reply.headers
+    assert reply.content == render(Response(Say("Hi Bob & <Co>"), Hangup()))
+
+
+@pytest.mark.parametrize("make", ["prepared", "render"])
+def test_dsl_output_is_bytes_marked_as_the_dsls(make: str) -> None:
+    if make == "prepared":
+        rendered = GREETING.render(greeting="Hi")
+    else:
+        rendered = render(Response(Say("Hi"), Hangup()))
+    assert isinstance(rendered, CheckedXML) and isinstance(rendered, bytes)
     assert bytes(rendered) == rendered
     # Bytes made from it elsewhere (a copy, a slice, a join) are foreign again.
     assert type(bytes(rendered)) is bytes and type(rendered + b"") is bytes
