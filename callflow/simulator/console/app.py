@@ -27,7 +27,7 @@ from typing import Any, Final
 
 import anyio.to_thread
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
@@ -43,6 +43,8 @@ from callflow.simulator.transport import load_app
 CONSOLE_PATH: Final = "/_console"
 MAX_REQUEST_BYTES: Final = 4096
 """The longest JSON body the API reads."""
+MAX_JSON_DEPTH: Final = 8
+"""The deepest a JSON body may nest (the API's bodies are flat objects)."""
 STATIC: Final = {
     "console.js": "text/javascript; charset=utf-8",
     "console.css": "text/css; charset=utf-8",
@@ -106,7 +108,8 @@ class Console:
                 Route(base + "/api/calls", _api(self._place), methods=["POST"]),
                 Route(base + "/api/calls/{id}/events", _api(self._events), methods=["GET"]),
                 Route(base + "/api/calls/{id}/{action}", _api(self._act), methods=["POST"]),
-            ]
+            ],
+            exception_handlers={404: _not_found, 405: _not_allowed},
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -222,6 +225,14 @@ def _api(endpoint: Endpoint) -> Endpoint:
     return guarded
 
 
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return _json({"error": f"the console has nothing at {request.url.path}"}, 404)
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    return _json({"error": f"{request.method} is not allowed at {request.url.path}"}, 405)
+
+
 def _same_origin(request: Request) -> None:
     """Refuse a request that names another origin, and a POST that is not JSON (which a
     plain form on another site could send without the browser asking first)."""
@@ -236,20 +247,45 @@ def _same_origin(request: Request) -> None:
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    data = b""
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > MAX_REQUEST_BYTES:
-            raise BadRequest(413, f"the body is larger than {MAX_REQUEST_BYTES} bytes")
+    """The JSON object of the body: at most :data:`MAX_REQUEST_BYTES` (a longer declared or
+    sent body is a 413 as soon as it is known, before it is all read), nested at most
+    :data:`MAX_JSON_DEPTH` deep; empty is ``{}``."""
+    too_large = BadRequest(413, f"the body is larger than {MAX_REQUEST_BYTES} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
+        raise too_large
+    data = bytearray()
+    try:
+        async for chunk in request.stream():
+            data += chunk
+            if len(data) > MAX_REQUEST_BYTES:
+                raise too_large
+    except ClientDisconnect:  # nobody reads the answer, but nothing failed here either
+        raise BadRequest(400, "the client went away before it sent the body") from None
     if not data.strip():
         return {}
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise BadRequest(400, f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         parsed = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest(400, "the body is not JSON") from None
     if not isinstance(parsed, dict):
         raise BadRequest(400, "expected a JSON object")
     return parsed
+
+
+def _depth(data: bytes | bytearray) -> int:
+    """How deep the brackets of ``data`` nest (strings not told apart: an over-estimate is
+    refused, which no console request comes near); one pass, so linear in the body."""
+    depth = deepest = 0
+    for byte in data:
+        if byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in b"]}":
+            depth -= 1
+    return deepest
 
 
 def _json(data: object, status: int = 200) -> Response:

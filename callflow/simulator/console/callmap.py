@@ -8,17 +8,16 @@ unavailable" with the reason, never an error page.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import shutil
 import threading
+from dataclasses import asdict
 from typing import Any
 
 from callflow.server.app import App
+from callflow.simulator.explore import explore
 
 logger = logging.getLogger("callflow")
-
-EXPLORE_MODULE = "callflow.simulator.explore"
 
 
 class CallMap:
@@ -31,8 +30,8 @@ class CallMap:
 
     def get(self) -> dict[str, Any]:
         """``{"available": True, "svg": ..., "nodes": [{"id", "path", "label", "kind"}],
-        "findings": [...]}``, or
-        ``{"available": False, "reason": ...}``."""
+        "findings": [...]}``, or ``{"available": False, "reason": ..., "nodes": [...],
+        "findings": [...]}`` (the nodes and findings when exploring worked)."""
         with self._lock:
             if self._made is None:
                 self._made = self._make()
@@ -40,44 +39,24 @@ class CallMap:
 
     def _make(self) -> dict[str, Any]:
         try:
-            module = importlib.import_module(EXPLORE_MODULE)
-        except ImportError:
-            return _unavailable("this callflow has no explore module")
-        try:
-            exploration = module.explore(self.app)
-        except Exception as exc:
+            exploration = explore(self.app)
+        except Exception as exc:  # the App's own bug: the page says so, the server goes on
             logger.exception("the console could not explore the App")
             return _unavailable(f"exploring the App failed: {type(exc).__name__}: {exc}")
-        nodes = [
-            {
-                "id": str(node.id),
-                "path": str(node.path),
-                "label": str(node.label),
-                "kind": str(getattr(node, "kind", "")),
-            }
-            for node in exploration.nodes
-        ]
-        findings = [_finding(finding) for finding in exploration.findings]
-        result: dict[str, Any] = {"nodes": nodes, "findings": findings}
+        result: dict[str, Any] = {
+            "nodes": [asdict(node) for node in exploration.nodes],
+            "findings": [finding.to_dict() for finding in exploration.findings],
+        }
         if shutil.which("dot") is None:
             reason = "Graphviz's dot is not installed (Debian: apt-get install graphviz)"
             return {**_unavailable(reason), **result}
         try:
             svg = exploration.render("svg")
-        except Exception as exc:
+        except Exception as exc:  # dot itself failed: the map is missing, not the page
             logger.exception("the console could not draw the explore map")
             return {**_unavailable(f"drawing the map failed: {exc}"), **result}
-        return {"available": True, "svg": str(svg), **result}
+        return {"available": True, "svg": svg, **result}
 
 
 def _unavailable(reason: str) -> dict[str, Any]:
     return {"available": False, "reason": reason, "nodes": [], "findings": []}
-
-
-def _finding(finding: object) -> dict[str, Any]:
-    to_dict = getattr(finding, "to_dict", None)
-    if callable(to_dict):
-        shown = to_dict()
-        if isinstance(shown, dict):
-            return {str(key): value for key, value in shown.items()}
-    return {"message": str(finding)}

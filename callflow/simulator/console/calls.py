@@ -101,6 +101,7 @@ class ConsoleCall:
     # -- what the page calls (from the event loop) --------------------------------------------
 
     def start(self) -> None:
+        """Start the worker thread that runs the call."""
         self.thread.start()
 
     def touch(self) -> None:

@@ -13,16 +13,17 @@ from urllib.parse import urlsplit
 from callflow.simulator.explore import codes as code
 from callflow.simulator.explore.documents import url_path
 from callflow.simulator.explore.samples import (
-    OTHERWISE,
     Choice,
     dial_choices,
     filter_label,
     gathers_for,
     key_choices,
+    otherwise_label,
 )
 from callflow.simulator.explore.steps import Step, Task
 from callflow.simulator.inputs import GatherPrompt, Keys
 from callflow.simulator.trace import (
+    REASON_INVALID_DOCUMENT,
     DialEvent,
     FallbackEvent,
     FetchFailedEvent,
@@ -84,11 +85,15 @@ class ExploringCall:
         self.moves: list[str] = []
         """What the caller did, and which filters matched, in the running document."""
         self.matched_filters: dict[str, int] = {}
-        self.unmatched_filters: dict[str, None] = {}
+        self.unmatched_filters: dict[str, tuple[int, int]] = {}
+        """How many filters of each tag did not match in the running document, and where
+        in ``moves`` the first one did not."""
         self.prompt: GatherPrompt | None = None
         self.listening: list[int] | None = None
         """The Gathers (by index) that may have asked for the keys just pressed."""
         self.last_gather: GatherEvent | None = None
+        self.warning: str = ""
+        """The last warning the simulator gave (why the XML file is invalid)."""
         document = explorer.simulator.transport.document
         if document is not None:  # an XML file: the first document is the file
             name = explorer.target.replace("\\", "/").rpartition("/")[2]
@@ -156,6 +161,8 @@ class ExploringCall:
             if isinstance(event, WarningEvent):
                 return  # an invalid document's warning comes before its failed fetch
             self._settle(event)
+        if isinstance(event, WarningEvent):
+            self.warning = event.message
         if isinstance(event, RequestEvent):
             self._requested(event)
         elif isinstance(event, DialEvent):
@@ -239,14 +246,26 @@ class ExploringCall:
             raise Stop
 
     def _labels(self) -> list[str]:
-        """What led out of the running document: ``other times`` first when its Schedules
-        all failed to match, then each filter that matched and each input, in order."""
-        otherwise = [
-            OTHERWISE[tag]
-            for tag in self.unmatched_filters
-            if tag not in self.matched_filters and tag in OTHERWISE
-        ]
-        return [*otherwise, *self.moves]
+        """What led out of the running document, in the order it happened: each filter
+        that matched and each input; where the Schedules (or the Geos) it ran all failed to
+        match, when the call was (where the caller was) instead: ``weekdays 09:00-17:59``,
+        ``not in TX``."""
+        step, scenario = self.step, self.task.scenario
+        if step is None or step.document is None:
+            return list(self.moves)
+        missed: dict[int, list[str]] = {}
+        for tag, (count, position) in self.unmatched_filters.items():  # in event order
+            if tag not in self.matched_filters and tag in ("Schedule", "Geo"):
+                label = otherwise_label(
+                    step.document, tag, count, scenario.at, scenario.location, scenario.caller
+                )
+                missed.setdefault(position, []).append(label)
+        labels: list[str] = []
+        for position, move in enumerate([*self.moves, None]):
+            labels += missed.get(position, [])
+            if move is not None:
+                labels.append(move)
+        return labels
 
     def _gathered(self, event: GatherEvent) -> None:
         self.last_gather = event
@@ -261,7 +280,8 @@ class ExploringCall:
         if self.step is None or self.step.document is None:
             return
         if not event.matched:
-            self.unmatched_filters.setdefault(event.element)
+            count, position = self.unmatched_filters.get(event.element, (0, len(self.moves)))
+            self.unmatched_filters[event.element] = (count + 1, position)
             return
         seen = self.matched_filters.get(event.element, 0)
         self.matched_filters[event.element] = seen + 1
@@ -338,6 +358,14 @@ class ExploringCall:
                 self.here,
                 f"{where} ends{after} without a Hangup or a redirect: Opentact hangs up",
                 key="",  # once per document: the first (shortest) path says it
+            )
+        elif event.reason == REASON_INVALID_DOCUMENT:
+            why = self.warning.rpartition("the XML file: ")[2] or event.detail
+            explorer.report(
+                self,
+                code.FETCH_FAILED,
+                self.here,
+                f"{where} is not a valid document ({why}): the call ends at once",
             )
         elif event.ended_by == "limit":
             explorer.report(

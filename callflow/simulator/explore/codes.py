@@ -71,9 +71,11 @@ CODES: Final[dict[str, Code]] = {
     INCOMPLETE: Code(
         "incomplete",
         "exploration stopped at a limit (max_steps, max_documents, or a call's own limits) "
-        "before it had followed every path",
+        "before it had followed every path, or a flow that is not deterministic sent a "
+        "replayed call another way",
         "raise --max-steps or --max-documents; a flow whose documents never repeat (a "
-        "counter in state that never stops) needs an end",
+        "counter in state that never stops) needs an end; a flow that decides at random or "
+        "by the real clock should take its choice from the call (call.state, the call's time)",
     ),
 }
 """Every code ``explore`` reports, by code."""

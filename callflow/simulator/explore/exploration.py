@@ -62,6 +62,7 @@ class Finding:
         return CODES[self.code].fix
 
     def to_dict(self) -> dict[str, Any]:
+        """The finding as JSON-ready data, with its ``fix``."""
         return {**asdict(self), "fix": self.fix}
 
 

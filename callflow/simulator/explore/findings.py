@@ -186,17 +186,32 @@ def unreachable(explorer: Explorer) -> list[Finding]:
 
 
 def incomplete(explorer: Explorer) -> list[Finding]:
-    """CF707 when a limit stopped the walk before every path was followed."""
+    """CF707 when a limit stopped the walk before every path was followed, or replayed
+    calls went another way than the calls they replay (their paths were not followed)."""
     if explorer.complete:
         return []
     first = next(iter(explorer.results.nodes.values()))
-    return [
-        Finding(
-            code.INCOMPLETE,
-            f"exploration stopped at its limits ({explorer.calls} calls of max_steps "
-            f"{explorer.max_steps}, {len(explorer.claimed)} documents of max_documents "
-            f"{explorer.max_documents}) with paths left to follow; the other findings "
-            "only cover what was explored",
-            first.id,
+    found = []
+    if explorer.diverged:
+        found.append(
+            Finding(
+                code.INCOMPLETE,
+                f"{explorer.diverged} replayed calls went another way than the call they "
+                "replay, with the same inputs: a flow that is not deterministic (a random "
+                "choice, the real clock, data that changes between calls); the paths after "
+                "them were not followed, and the other findings only cover what was",
+                first.id,
+            )
         )
-    ]
+    if explorer.limited:
+        found.append(
+            Finding(
+                code.INCOMPLETE,
+                f"exploration stopped at its limits ({explorer.calls} calls of max_steps "
+                f"{explorer.max_steps}, {len(explorer.claimed)} documents of max_documents "
+                f"{explorer.max_documents}) with paths left to follow; the other findings "
+                "only cover what was explored",
+                first.id,
+            )
+        )
+    return found

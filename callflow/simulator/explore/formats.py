@@ -106,6 +106,11 @@ def _short(labels: list[str], separator: str) -> str:
     return separator.join(shown) + (f"{separator}(+{more} more)" if more > 0 else "")
 
 
+def _count(number: int, noun: str) -> str:
+    """``1 step``, ``2 steps``."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def _name(node: Node) -> str:
     if node.path and node.path != node.label:
         return f"{node.label} ({node.path})"
@@ -148,13 +153,17 @@ def text(exploration: Exploration) -> str:
         if node.id not in drawn and node.kind != "end":
             draw(node.id, "", "", "", "next")
     documents = sum(1 for node in exploration.nodes if node.kind in ("flow", "document"))
-    summary = (
-        f"{documents} steps, {len(exploration.edges)} edges, {exploration.calls} simulated calls"
+    summary = ", ".join(
+        (
+            _count(documents, "step"),
+            _count(len(exploration.edges), "edge"),
+            _count(exploration.calls, "simulated call"),
+        )
     )
     if exploration.clean:
         lines += ["", f"clean: {summary}"]
         return "\n".join(lines)
-    lines += ["", f"{len(exploration.findings)} findings ({summary}):"]
+    lines += ["", f"{_count(len(exploration.findings), 'finding')} ({summary}):"]
     for finding in exploration.findings:
         node = nodes[finding.node]
         lines.append(f"{finding.code} {_name(node)}: {finding.message}")

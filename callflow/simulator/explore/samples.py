@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Final, Literal
 
+from callflow.dialect.elements.base import Element
 from callflow.dialect.elements.document import Response
 from callflow.dialect.elements.filters import Call, Geo, Schedule
 from callflow.dialect.elements.gather import DEFAULT_DTMF_LENGTH, DTMF, Gather
@@ -207,13 +208,7 @@ def describe_schedule(el: Schedule) -> str:
     """``weekend``, ``weekdays 18:00-08:59``, ``mon,wed``: a Schedule's window, short."""
     parts = []
     if el.dow:
-        days = frozenset(el.dow)
-        if days == WEEKEND:
-            parts.append("weekend")
-        elif days == WEEKDAYS:
-            parts.append("weekdays")
-        else:
-            parts.append(",".join(day for day in DAYS if day in days))
+        parts.append(_days(el.dow))
     if el.time:
         start, end = el.time.split("-")
         parts.append(f"{start[:5]}-{end[:5]}")
@@ -235,7 +230,109 @@ def filters_of(document: Response) -> tuple[list[Schedule], list[Geo]]:
 
 
 OTHERWISE: Final = {"Schedule": "other times", "Geo": "elsewhere"}
-"""An edge's name for a call no Schedule (or no Geo) of its document matched."""
+"""An edge's name for a call no Schedule (or no Geo) of its document matched, when
+:func:`describe_outside` cannot say more."""
+
+
+def _clock(moment: time) -> str:
+    return moment.strftime("%H:%M")
+
+
+def _shifted(clock: str, seconds: int) -> time:
+    moment = datetime.combine(REFERENCE_DAY, time.fromisoformat(clock))
+    return (moment + timedelta(seconds=seconds)).time()
+
+
+def _outside_window(window: str) -> str:
+    """The times of day outside ``window`` (``18:00:00-08:59:59`` -> ``09:00-17:59``), or
+    ``outside 09:00-17:00`` when whole minutes cannot say it."""
+    start, end = window.split("-")
+    after, before = _shifted(end, 1), _shifted(start, -1)
+    if after.second == 0 and before.second == 59:
+        return f"{_clock(after)}-{_clock(before)}"
+    return f"outside {start[:5]}-{end[:5]}"
+
+
+def _days(days: Iterable[str]) -> str:
+    chosen = frozenset(days)
+    if chosen == WEEKEND:
+        return "weekend"
+    if chosen == WEEKDAYS:
+        return "weekdays"
+    return ",".join(day for day in DAYS if day in chosen)
+
+
+def _days_left(days: set[str]) -> str:
+    """``weekdays``, ``mon,wed``, or ``not tue`` when most days are left."""
+    if frozenset(days) in (WEEKDAYS, WEEKEND) or len(days) <= 3:
+        return _days(days)
+    return "not " + _days(set(DAYS) - days)
+
+
+def describe_outside(schedules: Sequence[Schedule]) -> str:
+    """When a call is that none of ``schedules`` matched, short: ``weekdays 09:00-17:59``
+    outside ``weekend`` and ``18:00-08:59`` (the hours a line is open), ``not mon,wed
+    10:00-11:59`` for a window of days and hours."""
+    days = set(DAYS)
+    clocks: list[str] = []
+    others: list[str] = []
+    for el in schedules:
+        if el.dow and el.time is None:
+            days -= set(el.dow)
+        elif el.time is not None and not el.dow:
+            clocks.append(_outside_window(el.time))
+        else:
+            others.append(f"not {describe_schedule(el)}")
+    if not days:
+        return OTHERWISE["Schedule"]
+    parts = [] if days == set(DAYS) else [_days_left(days)]
+    if len(clocks) == 1:
+        parts.append(clocks[0])
+    elif clocks:
+        windows = "/".join(
+            describe_schedule(el) for el in schedules if el.time is not None and not el.dow
+        )
+        parts.append(f"outside {windows}")
+    return " ".join([*parts, *others]) or OTHERWISE["Schedule"]
+
+
+def describe_not_geo(geos: Sequence[Geo]) -> str:
+    """Where a caller is whom none of ``geos`` matched: ``not in AZ/CA/TX``."""
+    if geos and all(el.states and not el.county for el in geos):
+        states = dict.fromkeys(state for el in geos for state in el.states or ())
+        return "not in " + "/".join(states)
+    return OTHERWISE["Geo"]
+
+
+def unmatched_filters(
+    document: Response, tag: str, count: int, at: datetime, location: str | None, caller: str
+) -> list[Element]:
+    """The first ``count`` filters named ``tag`` of ``document`` that do not match a call at
+    ``at`` from ``location`` (the ones the call ran, in document order)."""
+    found: list[Element] = []
+    for el in document.iter():
+        if len(found) == count:
+            break
+        if el.xml_tag != tag:
+            continue
+        if isinstance(el, Schedule):
+            missed = not schedule_matches(el, at)
+        else:
+            missed = isinstance(el, Geo) and not geo_matches(el, location, caller)
+        if missed:
+            found.append(el)
+    return found
+
+
+def otherwise_label(
+    document: Response, tag: str, count: int, at: datetime, location: str | None, caller: str
+) -> str:
+    """The name of the edge of a call the ``count`` filters named ``tag`` it ran all missed:
+    when it was (:func:`describe_outside`) or where the caller was (:func:`describe_not_geo`)."""
+    missed = unmatched_filters(document, tag, count, at, location, caller)
+    if tag == "Schedule":
+        return describe_outside([el for el in missed if isinstance(el, Schedule)])
+    return describe_not_geo([el for el in missed if isinstance(el, Geo)])
 
 
 def filter_label(

@@ -67,15 +67,20 @@ class Results:
     reached: set[str] = field(default_factory=set)
     """The flows (by name) and hosted documents (by path) a call requested."""
 
+    labels: dict[str, str] = field(default_factory=dict)
+    """The label of each node, by id."""
+
     def node(self, kind: NodeKind, name: str, path: str, label: str) -> Node:
+        """The node of the ``kind`` step ``name``, made the first time it is asked for."""
         found = self.nodes.get((kind, name))
         if found is None:
             found = self.nodes[(kind, name)] = Node(f"n{len(self.nodes)}", path, label, kind)
+            self.labels[found.id] = label
         return found
 
     def label(self, id: str) -> str:
         """The label of the node ``id``."""
-        return next(node.label for node in self.nodes.values() if node.id == id)
+        return self.labels[id]
 
     def edge(self, source: str, target: str, label: str, kind: EdgeKind = "next") -> None:
         self.edges.setdefault(Edge(source, target, label, kind))

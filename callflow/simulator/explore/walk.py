@@ -13,7 +13,6 @@ Two calls reach the same step when they fetch the same path, get the same docume
 filters match the same way, on a call between the same numbers.
 """
 
-import contextlib
 import shlex
 import sys
 from collections import deque
@@ -29,7 +28,7 @@ from callflow.dialect.validation import check
 from callflow.server.app import App
 from callflow.server.routing import Flow
 from callflow.server.urls import FLOW_PARAM
-from callflow.simulator.explore.call import NOT_IN_SERVICE_TAG, ExploringCall, Stop
+from callflow.simulator.explore.call import NOT_IN_SERVICE_TAG, Diverged, ExploringCall, Stop
 from callflow.simulator.explore.documents import Replies, step_key, url_path
 from callflow.simulator.explore.exploration import Exploration, Finding, Node
 from callflow.simulator.explore.findings import incomplete, traps, unreachable
@@ -174,7 +173,10 @@ class Explorer:
         self.steps: dict[tuple[object, ...], Step] = {}
         self.claimed: set[tuple[object, ...]] = set()
         self.calls = 0
-        self.complete = True
+        self.limited = False
+        """Whether a limit (max_steps, max_documents) stopped the walk."""
+        self.diverged = 0
+        """Replayed calls that went another way than the call they replay."""
         self.days: list[str] = ["mon"]
         self.clocks: list[str] = [REFERENCE_CLOCK.isoformat()]
         self.locations: list[str | None] = [None]
@@ -183,6 +185,11 @@ class Explorer:
         self.errors = ErrorLog()
         self.parsed: dict[bytes, Response | None] = {}
         self.entries = self._entries(numbers, callers)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every path was followed: no limit stopped the walk, no replay diverged."""
+        return not self.limited and not self.diverged
 
     # -- what to explore ------------------------------------------------------------------
 
@@ -218,7 +225,7 @@ class Explorer:
         if step.key in self.claimed:
             return False
         if len(self.claimed) >= self.max_documents:
-            self.complete = False
+            self.limited = True
             return False
         self.claimed.add(step.key)
         return True
@@ -236,7 +243,7 @@ class Explorer:
                 self.enqueue(Task(scenario, (), 0, claim=True))
             while self.queue:
                 if self.calls >= self.max_steps:
-                    self.complete = False
+                    self.limited = True
                     break
                 self.place(self.queue.popleft())
 
@@ -245,7 +252,7 @@ class Explorer:
         self.calls += 1
         self.errors.clear()
         dials = [choice.value or "answer" for choice in task.prefix if choice.kind == "dial"]
-        with contextlib.suppress(Stop):
+        try:
             call = ExploringCall(self, task)
             self.simulator.call(
                 from_=task.scenario.caller,
@@ -256,6 +263,10 @@ class Explorer:
                 dial=dials,
                 on_event=call.event,
             )
+        except Diverged:
+            self.diverged += 1
+        except Stop:
+            pass  # the call has what it came for
 
     # -- steps ------------------------------------------------------------------------------
 

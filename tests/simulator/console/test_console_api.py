@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from importlib import resources
 
 import pytest
 from console_apps import DESK, GREETING_AUDIO, SALES, menu_app
@@ -66,6 +67,19 @@ def test_the_page_and_its_files_are_served_with_a_strict_policy(client: TestClie
     missing = client.get("/_console/static/../app.py")
     assert missing.status_code == 404
     assert client.get("/_console/static/index.html").status_code == 404
+
+
+def test_the_static_files_reference_no_other_site() -> None:
+    """No CDN, no web font, no remote script: the page works offline. The one URL is the
+    SVG namespace, a name the browser never fetches."""
+    static = resources.files("callflow.simulator.console") / "static"
+    names = sorted(entry.name for entry in static.iterdir())
+    assert names == ["console.css", "console.js", "index.html"]
+    for name in names:
+        text = (static / name).read_text(encoding="utf-8")
+        urls = re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"')]*", text)
+        assert [url for url in urls if url != "http://www.w3.org/2000/svg"] == [], name
+        assert "@import" not in text and "url(" not in text.replace('url("data:', ""), name
 
 
 def test_every_other_request_goes_to_the_app_unchanged(console: Console) -> None:

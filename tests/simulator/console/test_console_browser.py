@@ -135,14 +135,16 @@ def test_a_call_through_the_demo_menu_in_the_browser(
 
     map_state = driver.find_element(By.ID, "map").get_attribute("data-state")
     assert map_state == "drawn", driver.find_element(By.ID, "map").text
-    # The call ended at the map's "hangup (balance)" node, after the three flows it went
-    # through, along the edges between them.
+    # The call ended at the map's "hangup (balance)" node, after the call's start and the
+    # three flows it went through, along the edges between them.
     current = driver.find_elements(By.CSS_SELECTOR, "#map svg g.node.cf-current")
     assert [g.find_element(By.TAG_NAME, "text").text for g in current] == ["hangup (balance)"]
     visited = driver.find_elements(By.CSS_SELECTOR, "#map svg g.node.cf-visited text")
-    assert {"main", "account_prompt", "account"} <= {t.text for t in visited}
+    assert {"call to +15550100200", "main", "account_prompt", "account"} <= {
+        t.text for t in visited
+    }
     taken = driver.find_elements(By.CSS_SELECTOR, "#map svg g.edge.cf-taken")
-    assert len(taken) == 3
+    assert len(taken) == 4
     assert driver.find_element(By.ID, "map-step").text == "Ended: hangup (balance)"
     assert not driver.find_elements(By.CSS_SELECTOR, "#map script, #map foreignObject")
 

@@ -224,3 +224,142 @@ async def filtered_main(call: CallContext) -> Response:
         Dial(To("15550100400"), Error(Say("Busy."), Hangup(tag="dial-failed"))),
         Hangup(tag="dialled"),
     )
+
+
+# -- what exploration tries: every value of every Gather --------------------------------------
+
+two_menus = _app()
+
+
+@two_menus.flow("/", name="main")
+async def two_menus_main(call: CallContext) -> Response:
+    # A key the first menu has no branch for, or none, goes on to the second menu.
+    return Response(
+        Gather(
+            Say("Press 1 or 2."),
+            DTMF(Hangup(tag="one"), value="1"),
+            DTMF(Hangup(tag="two"), value="2"),
+            dtmf_length=1,
+        ),
+        Gather(
+            Say("Press 7 or 8."),
+            DTMF(Hangup(tag="seven"), value="7"),
+            DTMF(Hangup(tag="eight"), value="8"),
+            Default(Hangup(tag="other-key")),
+            Error(Hangup(tag="no-input")),
+            dtmf_length=1,
+        ),
+        Hangup(tag="after"),
+    )
+
+
+# -- times in the App's time zone, places in each state ------------------------------------------
+
+pacific = _app(time_zone="America/Los_Angeles")
+
+
+@pacific.flow("/", name="main")
+async def pacific_main(call: CallContext) -> Response:
+    # One hour, far from UTC: a window read in the wrong time zone is never inside.
+    return Response(
+        Schedule(Hangup(tag="nine-oclock"), time="09:00:00-09:59:59"),
+        Schedule(Hangup(tag="tuesday"), dow=("tue",)),
+        Hangup(tag="other-times"),
+    )
+
+
+west = _app()
+
+
+@west.flow("/", name="main")
+async def west_main(call: CallContext) -> Response:
+    return Response(
+        Geo(Say("Hello the West."), Hangup(tag="west"), states=("AZ", "CA", "NV")),
+        Hangup(tag="elsewhere"),
+    )
+
+
+# -- every registered number is a start ------------------------------------------------------
+
+two_numbers = _app()
+
+
+@two_numbers.flow("/sales", name="sales", numbers=["+15550100300"])
+async def two_sales(call: CallContext) -> Response:
+    return Response(Say("Sales."), Hangup(tag="sales"))
+
+
+@two_numbers.flow("/support", name="support", numbers=["+15550100400", "+15550100401"])
+async def two_support(call: CallContext) -> Response:
+    return Response(Say("Support."), Hangup(tag="support"))
+
+
+# -- signed state and sessions, as on a real call ---------------------------------------------
+
+stateful = _app()
+
+
+@stateful.flow("/", name="main")
+async def stateful_main(call: CallContext) -> Response:
+    call.session["caller"] = "known"
+    return Response(Callback(url=call.url_for("round", state={"round": 1})))
+
+
+@stateful.flow("/round", name="round")
+async def stateful_round(call: CallContext) -> Response:
+    # Without the signed state every round would be the first (a trap); without the
+    # session the third round raises.
+    done = int((call.state or {}).get("round", 1))
+    if done < 3:
+        return Response(
+            Say(f"Round {done}."), Callback(url=call.url_for("round", state={"round": done + 1}))
+        )
+    if call.session.get("caller") != "known":
+        raise LookupError("the session was lost")
+    return Response(Say("Third round."), Hangup(tag="third-round"))
+
+
+# -- CF707: a flow whose documents never repeat -------------------------------------------------
+
+endless = _app()
+
+
+@endless.flow("/", name="main")
+async def endless_main(call: CallContext) -> Response:
+    count = int((call.state or {}).get("count", 0))
+    # A counter that never stops: every document is new.
+    return Response(
+        Say(f"Count {count}."), Callback(url=call.url_for("main", state={"count": count + 1}))
+    )
+
+
+# -- a finding only a Saturday call from California meets --------------------------------------
+
+saturday_west = _app(time_zone="America/Los_Angeles")
+
+
+@saturday_west.flow("/", name="main")
+async def saturday_west_main(call: CallContext) -> Response:
+    return Response(
+        Schedule(
+            Geo(Callback(url="/weekend-west"), states=("CA",)),  # nothing serves it: CF701
+            dow=("sat",),
+        ),
+        Say("Hello."),
+        Hangup(tag="hello"),
+    )
+
+
+# -- CF707: a flow that is not deterministic ----------------------------------------------------
+
+fickle = _app()
+_fickle_calls = [0]
+
+
+@fickle.flow("/", name="main")
+async def fickle_main(call: CallContext) -> Response:
+    # Every other call dials instead of asking: a replayed call goes another way.
+    _fickle_calls[0] += 1
+    if _fickle_calls[0] % 2 == 0:
+        return Response(Dial(To("15550100400")), Hangup(tag="dialled"))
+    return Response(menu(DTMF(Hangup(tag="one"), value="1")))

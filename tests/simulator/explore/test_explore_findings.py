@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import shlex
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,9 +13,11 @@ import explore_apps as apps
 import pytest
 
 import flows
-from callflow import App
+from callflow import App, Callback, CallContext, Hangup, Response, Say, Schedule, render
 from callflow.simulator.explore import Exploration, explore
 from callflow.simulator.explore.codes import CODES
+from callflow.simulator.explore.steps import Scenario, Task
+from callflow.simulator.explore.walk import Explorer
 
 ROOT = Path(__file__).resolve().parents[3]
 MODULE = "tests.simulator.explore.explore_apps"
@@ -59,6 +62,28 @@ def test_an_invalid_document_is_cf702() -> None:
     [message] = only(exploration, "CF702")
     assert "broken (/broken) returned an invalid document" in message
     assert "tag mismatch" in message
+
+
+def test_a_fetch_that_fails_is_cf702() -> None:
+    with socket.socket() as sock:  # a loopback port nobody listens on once it is closed
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    exploration = explore(url)
+    [finding] = exploration.findings
+    assert finding.code == "CF702"
+    assert finding.message.startswith("webhook in call to +15550100200: fetching / failed")
+    assert finding.reproduce == f"callflow simulate {url} --at 2026-01-05T12:00:00 --no-input"
+
+
+def test_an_invalid_xml_file_is_cf702(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<Response><Say>unclosed</Response>")
+    [finding] = explore(str(broken)).findings
+    assert finding.code == "CF702"
+    assert finding.message.startswith("broken.xml is not a valid document (1:")
+    sound = tmp_path / "sound.xml"
+    sound.write_bytes(render(Response(Say("Hello."), Hangup())))
+    assert explore(str(sound)).clean
 
 
 def test_a_path_that_ends_in_silence_is_cf703() -> None:
@@ -123,17 +148,33 @@ def test_a_flow_that_raises_or_times_out_is_cf706_with_its_command_line() -> Non
     ]
 
 
-def test_the_command_line_of_a_finding_reproduces_it() -> None:
-    exploration = _with_fallbacks("raising")
-    command = shlex.split(str(exploration.findings[0].reproduce))
+def simulate(reproduce: str | None) -> subprocess.CompletedProcess[bytes]:
+    """Run a finding's ``callflow simulate`` command line from the repository root."""
+    command = shlex.split(str(reproduce))
     assert command[:2] == ["callflow", "simulate"]
     script = Path(sys.executable).with_name("callflow")
-    result = subprocess.run(
+    return subprocess.run(
         [str(script), *command[1:]], cwd=ROOT, capture_output=True, check=False, timeout=120
     )
+
+
+def test_the_command_line_of_a_finding_reproduces_it() -> None:
+    exploration = _with_fallbacks("raising")
+    result = simulate(exploration.findings[0].reproduce)
     assert result.returncode == 1
     assert b"! fallback document (error)" in result.stdout
     assert b"ZeroDivisionError: order 7 divides by zero" in result.stderr
+
+
+def test_the_command_line_gives_the_time_and_the_place_that_lead_there() -> None:
+    [finding] = explored("saturday_west").findings
+    assert finding.code == "CF701"
+    assert finding.message.startswith("sat, in CA in main links to /weekend-west")
+    assert " --at 2026-01-10T12:00:00 --location CA " in str(finding.reproduce)  # a Saturday
+    result = simulate(finding.reproduce)
+    assert result.returncode == 1
+    assert b"Schedule matched (Sat 12:00:00 PST)\nGeo matched (caller in CA)\n" in result.stdout
+    assert b"HTTP 404 from http://testserver/weekend-west?" in result.stdout
 
 
 def test_a_number_no_flow_answers_is_cf701() -> None:
@@ -147,17 +188,17 @@ def test_a_number_no_flow_answers_is_cf701() -> None:
 def test_schedules_geos_and_dials_are_tried_inside_and_outside() -> None:
     exploration = explored("filtered")
     assert exploration.clean, exploration.render()
+    # Outside both Schedules is when the line is open: named so, not "other times".
     assert {
         "weekend",
         "20:00-07:59",
-        "other times, in TX",
-        "other times, elsewhere, answered",
-        "other times, elsewhere, busy",
-        "other times, elsewhere, no-answer",
-        "other times, elsewhere, fail",
+        "weekdays 08:00-19:59, in TX",
+        "weekdays 08:00-19:59, not in TX, answered",
+        "weekdays 08:00-19:59, not in TX, busy",
+        "weekdays 08:00-19:59, not in TX, no-answer",
+        "weekdays 08:00-19:59, not in TX, fail",
     } == labels(exploration) - {""}
-    ends = {node.label for node in exploration.nodes if node.kind == "end"}
-    assert ends == {
+    assert ends(exploration) == {
         "hangup (weekend)",
         "hangup (night)",
         "hangup (texas)",
@@ -166,16 +207,136 @@ def test_schedules_geos_and_dials_are_tried_inside_and_outside() -> None:
     }
 
 
+def ends(exploration: Exploration) -> set[str]:
+    return {node.label for node in exploration.nodes if node.kind == "end"}
+
+
+def placed(monkeypatch: pytest.MonkeyPatch) -> list[Scenario]:
+    """The scenario of every simulated call the explorations of this test place."""
+    scenarios: list[Scenario] = []
+    place = Explorer.place
+
+    def recording(explorer: Explorer, task: Task) -> None:
+        scenarios.append(task.scenario)
+        place(explorer, task)
+
+    monkeypatch.setattr(Explorer, "place", recording)
+    return scenarios
+
+
+def test_each_value_of_each_gather_is_pressed_and_a_key_no_branch_matches() -> None:
+    exploration = explored("two_menus")
+    assert exploration.clean, exploration.render()
+    # 0 matches no branch: the first menu goes on to the second, the second runs its Default.
+    assert ends(exploration) == {
+        "hangup (one)",
+        "hangup (two)",
+        "hangup (seven)",
+        "hangup (eight)",
+        "hangup (other-key)",
+        "hangup (no-input)",
+    }
+    assert {"press 0, press 7", "no input, press 8", "press 0 x2"} <= labels(exploration)
+
+
+def test_schedules_are_tried_in_the_apps_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    scenarios = placed(monkeypatch)
+    exploration = explored("pacific")
+    assert exploration.clean, exploration.render()
+    # 09:00 in Los Angeles is 17:00 UTC: read in UTC, the window would never be inside.
+    assert ends(exploration) == {
+        "hangup (nine-oclock)",
+        "hangup (tuesday)",
+        "hangup (other-times)",
+    }
+    assert labels(exploration) - {""} == {"09:00-09:59", "tue", "not tue 10:00-08:59"}
+    times = {scenario.at for scenario in scenarios}
+    assert all(at.tzinfo is None for at in times)  # naive: the App's time zone
+    # Each window's start and the second after its end, on a day listed and one not.
+    assert {(at.strftime("%a"), at.strftime("%H:%M:%S")) for at in times} >= {
+        ("Mon", "09:00:00"),
+        ("Mon", "10:00:00"),
+        ("Tue", "09:00:00"),
+        ("Tue", "10:00:00"),
+    }
+
+
+def test_a_finding_inside_a_window_reproduces_at_its_time() -> None:
+    [finding] = explore(pacific_with_a_flaw(), name="APP").findings
+    assert finding.code == "CF703"
+    assert finding.reproduce == "callflow simulate APP --at 2026-01-05T09:00:00 --no-input"
+
+
+def pacific_with_a_flaw() -> App:
+    """An App in Los Angeles whose path inside a one-hour window ends in silence."""
+    app = App(secret=apps.SECRET, time_zone="America/Los_Angeles")
+
+    @app.flow("/", name="main")
+    def main(call: CallContext) -> Response:
+        return Response(
+            Schedule(Callback(url="/nine"), time="09:00:00-09:59:59"), Hangup(tag="other")
+        )
+
+    @app.flow("/nine", name="nine")
+    def nine(call: CallContext) -> Response:
+        return Response(Say("Nine."))  # then silence
+
+    return app
+
+
+def test_a_geo_is_tried_from_each_state_it_lists_and_one_it_does_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scenarios = placed(monkeypatch)
+    exploration = explored("west")
+    assert exploration.clean, exploration.render()
+    assert labels(exploration) - {""} == {"in AZ/CA/NV", "not in AZ/CA/NV"}
+    assert ends(exploration) == {"hangup (west)", "hangup (elsewhere)"}
+    assert {scenario.location for scenario in scenarios} == {None, "AZ", "CA", "NV", "NY"}
+
+
+def test_every_registered_number_is_a_start() -> None:
+    exploration = explored("two_numbers")
+    assert exploration.clean, exploration.render()
+    calls = [node.label for node in exploration.nodes if node.kind == "call"]
+    assert calls == ["call to +15550100300", "call to +15550100400", "call to +15550100401"]
+    assert ends(exploration) == {"hangup (sales)", "hangup (support)"}
+
+
+def test_signed_state_and_the_session_are_kept_as_on_a_real_call() -> None:
+    exploration = explored("stateful")
+    # Without the state each round would be the first (CF704); without the session the
+    # third raises (CF706).
+    assert exploration.clean, exploration.render()
+    assert ends(exploration) == {"hangup (third-round)"}
+    rounds = [edge for edge in exploration.edges if exploration.node(edge.target).path == "/round"]
+    assert {edge.label for edge in rounds} == {"callback"}
+
+
 def test_no_input_runs_out_the_attempts() -> None:
     exploration = explore(flows.app)
-    assert "other times, no input x2" in labels(exploration)
+    assert "weekdays 09:00-17:59, no input x2" in labels(exploration)
 
 
 def test_a_limit_is_cf707_and_the_exploration_is_incomplete() -> None:
-    exploration = explore(flows.app, max_steps=3)
+    exploration = explored("endless", max_steps=3)
     assert not exploration.complete
     assert exploration.codes() == ["CF707"]
     assert exploration.calls == 3
+    by_documents = explored("endless", max_documents=5)
+    assert not by_documents.complete
+    [finding] = by_documents.findings
+    assert finding.code == "CF707"
+    assert "5 documents of max_documents 5" in finding.message
+    assert explored("endless", max_documents=5, max_steps=100).codes() == ["CF707"]
+
+
+def test_a_flow_that_is_not_deterministic_is_cf707() -> None:
+    exploration = explored("fickle")
+    assert not exploration.complete
+    [finding] = exploration.findings
+    assert finding.code == "CF707"
+    assert "replayed calls went another way than the call they replay" in finding.message
 
 
 def test_the_map_is_the_same_every_time() -> None:

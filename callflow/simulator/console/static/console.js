@@ -45,6 +45,11 @@
     return data;
   }
 
+  // "1 flow", "2 flows": a count with its noun.
+  function count(number, noun) {
+    return `${number} ${noun}${number === 1 ? "" : "s"}`;
+  }
+
   function showError(message) {
     const box = $("error");
     box.textContent = message || "";
@@ -199,7 +204,7 @@
       for (const f of findings) {
         list.append(el("li", null, [f.code, f.message].filter(Boolean).join(" ")));
       }
-      box.append(el("p", "muted", `${findings.length} explore finding(s):`), list);
+      box.append(el("p", "muted", `${count(findings.length, "explore finding")}:`), list);
     }
     $("map-panel").dataset.nodes = String(map.nodes.length);
   }
@@ -240,6 +245,16 @@
     $("map-step").textContent = nodes.length
       ? `Current step: ${nodes.map((n) => n.label || n.path).join(", ")}`
       : `Current step: ${where} (not on the map)`;
+  }
+
+  // The start of the call: the map's call node to the number called, when exactly one is.
+  function markStart(called) {
+    const digits = (text) => text.replace(/\D/g, "");
+    const wanted = digits(called);
+    const starts = map.nodes.filter(
+      (n) => n.kind === "call" && wanted && digits(n.label.split(" to ").pop()).endsWith(wanted)
+    );
+    if (starts.length === 1) moveTo(starts);
   }
 
   // The end of the call: the map's end node of that name, when exactly one has it.
@@ -350,9 +365,9 @@
     if (doc.flow) summary.append(`, flow ${doc.flow}`);
     const problems = doc.problems || [];
     const findings = doc.findings || [];
-    if (problems.length) summary.append(el("span", "badge bad", `invalid: ${problems.length} problem(s)`));
+    if (problems.length) summary.append(el("span", "badge bad", `invalid: ${count(problems.length, "problem")}`));
     else summary.append(el("span", "badge", "valid"));
-    if (findings.length) summary.append(el("span", "badge warn", `${findings.length} lint finding(s)`));
+    if (findings.length) summary.append(el("span", "badge warn", count(findings.length, "lint finding")));
     details.append(summary);
     details.append(el("p", "doc-url muted", doc.url));
     if (problems.length || findings.length) {
@@ -377,7 +392,7 @@
     } else {
       const stop = ask.dtmf_stop ? `, then ${ask.dtmf_stop}` : "";
       const attempt = ask.attempts > 1 ? ` (attempt ${ask.attempt} of ${ask.attempts})` : "";
-      setStatus(`Listening: press up to ${ask.dtmf_length} key(s)${stop}${attempt}.`, "listening");
+      setStatus(`Listening: press up to ${count(ask.dtmf_length, "key")}${stop}${attempt}.`, "listening");
     }
   }
 
@@ -486,6 +501,7 @@
         g.classList.remove("cf-current", "cf-visited", "cf-taken");
       }
       $("map-step").textContent = "";
+      markStart(form.to || $("to").value);
       call = { id: placed.id, next: 0 };
       document.body.dataset.call = "running";
       $("hangup").disabled = false;
@@ -599,7 +615,7 @@
       const flows = info.flows.length;
       const documents = info.documents.length;
       $("app-info").textContent =
-        `Simulated calls against the App this server runs: ${flows} flow(s), ${documents} hosted document(s), webhook ${info.webhook}.`;
+        `Simulated calls against the App this server runs: ${count(flows, "flow")}, ${count(documents, "hosted document")}, webhook ${info.webhook}.`;
     } catch (error) {
       showError("Could not read the App: " + error.message);
     }
