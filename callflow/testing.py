@@ -1,14 +1,17 @@
 """Test helpers for flows: the call :class:`Simulator` and assertions on its trace.
 
+>>> from callflow import App, Hangup, Response, Say
 >>> from callflow.testing import Simulator, assert_heard
->>> with Simulator("tests/data/xsd/strict-valid/spec-example.xml") as sim:  # doctest: +SKIP
-...     trace = sim.call(keys=["1"])
-...     assert_heard(trace, "Press 1 for support")
+>>> app = App(secret="a doctest secret, long enough for production")
+>>> _ = app.flow("/", name="hi")(lambda call: Response(Say("Press 1 for support"), Hangup()))
+>>> with Simulator(app) as sim:
+...     trace = sim.call()
+>>> assert_heard(trace, "Press 1 for support")
 
 :func:`explore` maps every path of an App and checks it (``docs/explore.md``):
 
 >>> from callflow.testing import assert_clean, explore
->>> assert_clean(explore("flows:app"))  # doctest: +SKIP
+>>> assert_clean(explore(app))
 
 Each trace keeps the bytes of the documents its call fetched (:class:`FetchedDocument`, in
 ``trace.documents``), and an input provider or a callback ends a call early by raising
@@ -106,7 +109,8 @@ def assert_clean(exploration: Exploration) -> None:
     its findings, each with the ``callflow simulate`` command line that reproduces it."""
     if not exploration.clean:
         raise AssertionError(
-            f"the exploration found {len(exploration.findings)} problems:\n"
+            f"the exploration found {len(exploration.findings)} "
+            f"{'problem' if len(exploration.findings) == 1 else 'problems'}:\n"
             + exploration.render("text")
         )
 
@@ -195,8 +199,13 @@ def expect_fallback() -> Iterator[list[str]]:
     document; fail when it does neither. Inside the block they do not fail the test (the
     pytest plugin's check); the block yields the list of what was noticed.
 
-    >>> with expect_fallback() as noticed:  # doctest: +SKIP
-    ...     trace = sim.call()  # the flow raises: trace.fallbacks holds the fallback event
+    >>> from callflow import App
+    >>> app = App(secret="a doctest secret, long enough for production")
+    >>> _ = app.flow("/", name="broken")(lambda call: 1 / 0)  # raises: a fallback
+    >>> with expect_fallback() as noticed, Simulator(app) as sim:
+    ...     trace = sim.call()
+    >>> len(trace.fallbacks), len(noticed) > 0
+    (1, True)
     """
     with watching() as watch:
         yield watch.problems

@@ -53,7 +53,10 @@ class Simulator:
 
     >>> from callflow import App, Response, Say, Hangup
     >>> app = App(secret="doc")
-    >>> _ = app.flow("/")(lambda call: Response(Say("Hi"), Hangup()))  # doctest: +SKIP
+    >>> _ = app.flow("/", name="hi")(lambda call: Response(Say("Hi"), Hangup()))
+    >>> with Simulator(app) as sim:
+    ...     sim.call().hangup_reason
+    'hangup'
     """
 
     def __init__(
