@@ -57,7 +57,7 @@ def test_assert_clean_fails_with_the_map_and_the_findings() -> None:
     exploration: Exploration = explore(explore_apps.trap)
     with pytest.raises(AssertionError) as raised:
         assert_clean(exploration)
-    assert "the exploration found 1 problems" in str(raised.value)
+    assert "the exploration found 1 problem:" in str(raised.value)
     assert "CF704 hold (/hold)" in str(raised.value)
 
 
