@@ -5,7 +5,9 @@ Everything is bounded: the events a call keeps, the commands it runs, how long i
 for a page that stopped polling (:data:`IDLE_TIMEOUT_S`) and how long it may last at all. A
 call whose page went away, or that the server shuts down, hangs up, and its thread ends: the
 only things a worker waits for are the page's answers (with a timeout) and the simulator's
-requests (each bounded by its own deadline).
+requests (each bounded by its own deadline). However it hangs up, the simulator hears it as
+the caller hanging up (:class:`~callflow.simulator.inputs.HangUp`) the next time it asks or
+tells the console something, and ends the call cleanly: the App gets its end-of-call events.
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ from typing import Any, Final, Literal
 
 from callflow.exceptions import BadRequest
 from callflow.server.app import App
-from callflow.simulator.console.documents import RecordingTransport, document_event, redacter
+from callflow.simulator.console.documents import document_event, redacter
 from callflow.simulator.console.options import CallOptions
 from callflow.simulator.facade import Simulator
-from callflow.simulator.inputs import DIAL_OUTCOMES, KEYS, GatherPrompt, Keys
-from callflow.simulator.trace import RequestEvent, TraceEvent
+from callflow.simulator.inputs import DIAL_OUTCOMES, KEYS, GatherPrompt, HangUp, Keys
+from callflow.simulator.trace import FetchedDocument, TraceEvent
 
 logger = logging.getLogger("callflow")
 
@@ -49,14 +51,15 @@ _TICK_S: Final = 0.5
 State = Literal["starting", "running", "listening", "ringing", "ended"]
 
 
-class HungUp(Exception):
+class HungUp(HangUp):
     """The call ends at once: the caller hung up (``by="caller"``), or the console ended it
-    (``by="console"``: the page went away, a limit, the server stops)."""
+    (``by="console"``: the page went away, a limit, the server stops). Raised to the
+    simulator, it ends the call as the caller hanging up; the page is told ``reason``."""
 
     def __init__(self, reason: str, by: Literal["caller", "console"] = "console") -> None:
+        super().__init__(reason)
         self.reason = reason
         self.by = by
-        super().__init__(reason)
 
 
 class ConsoleCall:
@@ -94,6 +97,8 @@ class ConsoleCall:
         self._answers: queue.Queue[tuple[int, Any]] = queue.Queue(maxsize=4)
         self._stop: HungUp | None = None
         """Why the call must end now, once it must."""
+        self._hung_up: HungUp | None = None
+        """Why the call ended, once the simulator was told to end it."""
         self.thread = threading.Thread(
             target=self._run, name=f"callflow-console-{self.id[:6]}", daemon=True
         )
@@ -207,26 +212,20 @@ class ConsoleCall:
                 auth=settings.basic_auth,
             )
             try:
-                # The same transport, keeping the replies for the page (see documents.py).
-                simulator.transport.close()
-                transport = RecordingTransport(self.app, auth=settings.basic_auth)
-                transport.query = dict(query)
-                if query and transport.start_url is not None:
-                    transport.start_url = simulator.transport.start_url
-                simulator.transport = transport
                 pattern = redacter(simulator.policy.secret_params, simulator.policy.secret_values)
                 self._set_state("running")
 
                 def on_event(event: TraceEvent) -> None:
+                    if self._hung_up is not None:
+                        return  # the simulator's "caller hung up": the page hears ``ended``
                     self._check()
                     self._publish(
                         {"kind": "trace", "type": event.type, "text": event.describe()}
                         | {"event": event.to_dict()}
                     )
-                    if isinstance(event, RequestEvent):
-                        shown = document_event(event, transport.take(), self.app, pattern)
-                        if shown is not None:
-                            self._publish(shown)
+
+                def on_document(fetched: FetchedDocument) -> None:
+                    self._publish(document_event(fetched, self.app, pattern))
 
                 trace = simulator.call(
                     from_=options.from_,
@@ -237,20 +236,22 @@ class ConsoleCall:
                     input=self._keys,
                     dial=[_AskedDial(self) for _ in range(MAX_COMMANDS)],
                     on_event=on_event,
+                    on_document=on_document,
                 )
             finally:
                 simulator.close()
-            hangup = trace.hangup
-            ended = {
-                "reason": trace.hangup_reason,
-                "detail": hangup.detail if hangup is not None else "",
-                "by": "call",
-                "failed": trace.failed,
-                "exit_code": trace.exit_code,
-            }
-        except HungUp as exc:
-            ended = {"reason": exc.reason, "detail": "", "by": exc.by, "failed": False}
-            ended["exit_code"] = 0
+            hangup, hung_up = trace.hangup, self._hung_up
+            if hung_up is not None:
+                ended = {"reason": hung_up.reason, "detail": "", "by": hung_up.by}
+                ended |= {"failed": False, "exit_code": 0}
+            else:
+                ended = {
+                    "reason": trace.hangup_reason,
+                    "detail": hangup.detail if hangup is not None else "",
+                    "by": "call",
+                    "failed": trace.failed,
+                    "exit_code": trace.exit_code,
+                }
         except Exception as exc:  # a bug in the console or simulator: the page says so
             logger.exception("console call %s failed", self.id)
             ended = {"reason": "console error", "detail": f"{type(exc).__name__}: {exc}"}
@@ -263,14 +264,16 @@ class ConsoleCall:
             self._wake()
 
     def _check(self) -> None:
-        """Raise :class:`HungUp` when the call must end now."""
+        """Raise :class:`HungUp` (the simulator ends the call) when the call must end now."""
         now = time.monotonic()
-        if self._stop is not None:
-            raise self._stop
-        if now - self._seen > self.idle_timeout_s:
-            raise HungUp("the console page went away (no request for a while)")
-        if now > self._deadline:
-            raise HungUp("the console call lasted too long")
+        why = self._stop
+        if why is None and now - self._seen > self.idle_timeout_s:
+            why = HungUp("the console page went away (no request for a while)")
+        if why is None and now > self._deadline:
+            why = HungUp("the console call lasted too long")
+        if why is not None:
+            self._hung_up = why
+            raise HungUp(why.reason, why.by)
 
     def _keys(self, prompt: GatherPrompt) -> Keys:
         """The simulator's input provider: ask the page, wait for its keys."""

@@ -3,7 +3,8 @@
 * ``walk``: :func:`explore`, breadth first and bounded, one simulated call per branch;
   ``call``: one of those calls; ``steps``: what the walk keeps (tasks, steps, results);
 * ``samples``: what it tries at each Gather, Dial, Schedule and Geo;
-* ``documents``: the replies a call received, and when two documents are the same step;
+* ``documents``: the stub for URLs outside the target, and when two documents are the same
+  step;
 * ``exploration``: the result, :class:`Exploration` (its :class:`Node`, :class:`Edge` and
   :class:`Finding`); ``codes``: the ``CF7xx`` codes; ``findings``: what the whole map says
   (cycles, unreachable branches); ``formats``: text, JSON, Mermaid, dot and SVG.

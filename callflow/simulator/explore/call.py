@@ -1,13 +1,19 @@
 """One simulated call of the walk: it replays the inputs of its task, then tries one input
 at each new point where the call listens or rings (queuing a call for each other one), and
 stops as soon as the call fetches the next step. On the way it draws the edges of the map and
-reports what goes wrong on this path."""
+reports what goes wrong on this path.
+
+The call stops as the caller hanging up would (:class:`~callflow.simulator.inputs.HangUp`):
+the simulator ends it cleanly and returns its trace. That ``caller hung up`` end is the
+explorer's doing, not the flow's, so once the call stops its events are not followed (no end
+node is drawn for it)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Literal
 from urllib.parse import urlsplit
 
 from callflow.simulator.explore import codes as code
@@ -21,11 +27,12 @@ from callflow.simulator.explore.samples import (
     otherwise_label,
 )
 from callflow.simulator.explore.steps import Step, Task
-from callflow.simulator.inputs import GatherPrompt, Keys
+from callflow.simulator.inputs import GatherPrompt, HangUp, Keys
 from callflow.simulator.trace import (
     REASON_INVALID_DOCUMENT,
     DialEvent,
     FallbackEvent,
+    FetchedDocument,
     FetchFailedEvent,
     FilterEvent,
     GatherEvent,
@@ -50,13 +57,9 @@ FALLBACK_WHAT: Final = {
 }
 
 
-class Stop(BaseException):
-    """Ends a simulated call early: the explorer has what it came for. Not an ``Exception``,
-    so that nothing on the way mistakes it for a failure."""
-
-
-class Diverged(Stop):
-    """A replayed call did not go the way it went before (a flow that is not deterministic)."""
+Stopped = Literal["done", "diverged"]
+"""Why the explorer stopped a call early: it has what it came for, or a replayed call did
+not go the way it went before (a flow that is not deterministic)."""
 
 
 def _collapse(labels: Sequence[str]) -> str:
@@ -81,6 +84,10 @@ class ExploringCall:
         """The document running: the index-th of the call (-1: before the first)."""
         self.step: Step | None = None
         self.pending: RequestEvent | None = None
+        self.pending_body = b""
+        """The body of the document ``pending`` fetched (none yet: empty)."""
+        self.stopped: Stopped | None = None
+        """Why the explorer ended the call, once it did (its last events are not followed)."""
         self.fallback: FallbackEvent | None = None
         self.moves: list[str] = []
         """What the caller did, and which filters matched, in the running document."""
@@ -97,7 +104,8 @@ class ExploringCall:
         document = explorer.simulator.transport.document
         if document is not None:  # an XML file: the first document is the file
             name = explorer.target.replace("\\", "/").rpartition("/")[2]
-            self._arrive(explorer.step_for(self, None, name, document), None)
+            with contextlib.suppress(HangUp):  # done before it starts: not placed (stopped)
+                self._arrive(explorer.step_for(self, None, name, document), None)
 
     @property
     def exploring(self) -> bool:
@@ -115,6 +123,11 @@ class ExploringCall:
     def _where(self) -> str:
         return self.explorer.results.label(self.here)
 
+    def _stop(self, why: Stopped = "done") -> HangUp:
+        """End the call here: the exception to raise (the caller hangs up)."""
+        self.stopped = why
+        return HangUp(f"the explorer stopped the call ({why})")
+
     def _choose(self, kind: str, options: list[Choice]) -> Choice:
         """The input at the next point of the call: the task's own while it replays, else
         the first option, each other one queued as a call of its own."""
@@ -122,10 +135,10 @@ class ExploringCall:
         if position < len(self.task.prefix):
             choice = self.task.prefix[position]
             if choice.kind != kind:
-                raise Diverged
+                raise self._stop("diverged")
         else:
             if not self.exploring:
-                raise Diverged
+                raise self._stop("diverged")
             choice = options[0]
             for other in options[1:]:
                 prefix = (*self.taken, other)
@@ -154,6 +167,8 @@ class ExploringCall:
     def event(self, event: TraceEvent) -> None:
         """The ``on_event`` callback: follows the call, and stops it once it has what its
         task came for."""
+        if self.stopped is not None:
+            return  # the explorer's own hang-up: not the flow's doing
         if self.pending is not None:
             if isinstance(event, FallbackEvent):
                 self.fallback = event
@@ -174,6 +189,12 @@ class ExploringCall:
             self._filtered(event)
         elif isinstance(event, HangupEvent):
             self._ended(event)
+
+    def document(self, fetched: FetchedDocument) -> None:
+        """The ``on_document`` callback: the body of the document just requested (the
+        request's event came right before it)."""
+        if self.pending is not None:
+            self.pending_body = fetched.body
 
     def _requested(self, request: RequestEvent) -> None:
         explorer = self.explorer
@@ -204,6 +225,7 @@ class ExploringCall:
         ):
             return  # a legacy callback after a failed attempt: its reply is not run (§2.3)
         self.pending = request
+        self.pending_body = b""
         self.fallback = None
 
     def _settle(self, event: TraceEvent | None) -> None:
@@ -214,8 +236,7 @@ class ExploringCall:
         if isinstance(event, FetchFailedEvent):
             self._failed(request, event)
             return
-        reply = self.explorer.replies.get(request.url)
-        body = reply.body if reply is not None else b""
+        body, self.pending_body = self.pending_body, b""
         self.index += 1
         self._arrive(self.explorer.step_for(self, request, url_path(request.url), body), request)
 
@@ -239,11 +260,11 @@ class ExploringCall:
         if self.index >= self.task.index and self.fallback is not None:
             self._fell_back(step, self.fallback)
         if self.index == self.task.index and self.task.claim and not explorer.claim(step):
-            raise Stop
+            raise self._stop()
         if self.index > self.task.index:
             if explorer.claim(step):
                 explorer.enqueue(Task(self.task.scenario, tuple(self.taken), self.index))
-            raise Stop
+            raise self._stop()
 
     def _labels(self) -> list[str]:
         """What led out of the running document, in the order it happened: each filter
@@ -303,7 +324,7 @@ class ExploringCall:
             where = f"{parts.scheme}://{parts.netloc}{parts.path}"
             target = results.node("document", where, "", where)
             results.edge(self.here, target.id, label, "failed")
-            raise Stop  # outside the target: not explored
+            raise self._stop()  # outside the target: not explored
         if not self.exploring:
             return
         if request.status == 404:

@@ -1,5 +1,5 @@
-"""What a call fetched: each reply's body, recorded as the simulator receives it, and a key
-that says when two fetched documents are the same step.
+"""What a call fetches: a stub for the URLs outside the target, and a key that says when
+two fetched documents are the same step.
 
 Two documents are the same step when they have the same path and the same body, once what
 changes on every call is left out: the call's uuid and ids, the session token, and the
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
@@ -27,33 +26,21 @@ _UNSIGNED = URLSafeTimedSerializer("")
 """Reads a signed token's payload without checking it (the App checks it)."""
 
 
-@dataclass
-class Replies:
-    """The replies a simulator's transport received, by the URL requested, latest kept."""
+def stub_outside(transport: Transport, inside: Callable[[str], bool]) -> None:
+    """Leave the world outside the target alone: have ``transport`` answer a URL that is not
+    ``inside`` with an empty 200 instead of requesting it (a Curl succeeds, a document fetch
+    fails as invalid, and exploring stops there).
 
-    by_url: dict[str, Reply] = field(default_factory=dict)
+    The simulator has no hook that answers a request in its place (``on_document`` sees a
+    reply once it came), so this wraps ``transport.request``. The transport is the
+    explorer's own (it made the Simulator), so the wrapper touches nobody else's.
+    """
+    send: Callable[..., Reply] = transport.request
 
-    def record(self, transport: Transport, inside: Callable[[str], bool]) -> None:
-        """Have ``transport`` record every reply here as well, and leave the world outside
-        the target alone: a URL that is not ``inside`` is not requested, it gets an empty
-        200 (a Curl succeeds, a document fetch fails as invalid, and exploring stops there).
+    def request(method: str, url: str, **options: Any) -> Reply:
+        return send(method, url, **options) if inside(url) else Reply(200, b"")
 
-        The simulator's trace says what was requested, not what came back; exploring needs
-        the document to know the branches of the Gather that listens. The transport is the
-        explorer's own (it made the Simulator), so wrapping its ``request`` touches nobody
-        else's.
-        """
-        send: Callable[..., Reply] = transport.request
-
-        def request(method: str, url: str, **options: Any) -> Reply:
-            reply = send(method, url, **options) if inside(url) else Reply(200, b"")
-            self.by_url[url] = reply
-            return reply
-
-        transport.request = request  # type: ignore[method-assign]
-
-    def get(self, url: str) -> Reply | None:
-        return self.by_url.get(url)
+    transport.request = request  # type: ignore[method-assign]
 
 
 def url_path(url: str) -> str:

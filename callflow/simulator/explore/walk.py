@@ -28,8 +28,8 @@ from callflow.dialect.validation import check
 from callflow.server.app import App
 from callflow.server.routing import Flow
 from callflow.server.urls import FLOW_PARAM
-from callflow.simulator.explore.call import NOT_IN_SERVICE_TAG, Diverged, ExploringCall, Stop
-from callflow.simulator.explore.documents import Replies, step_key, url_path
+from callflow.simulator.explore.call import NOT_IN_SERVICE_TAG, ExploringCall
+from callflow.simulator.explore.documents import step_key, stub_outside, url_path
 from callflow.simulator.explore.exploration import Exploration, Finding, Node
 from callflow.simulator.explore.findings import incomplete, traps, unreachable
 from callflow.simulator.explore.samples import (
@@ -165,8 +165,7 @@ class Explorer:
         self.max_steps = max_steps
         self.max_documents = max_documents
         self.codes = list(codes)
-        self.replies = Replies()
-        self.replies.record(simulator.transport, self.inside)
+        stub_outside(simulator.transport, self.inside)
         self.results = Results()
         self.queue: deque[Task] = deque()
         self.queued: set[Task] = set()
@@ -252,8 +251,8 @@ class Explorer:
         self.calls += 1
         self.errors.clear()
         dials = [choice.value or "answer" for choice in task.prefix if choice.kind == "dial"]
-        try:
-            call = ExploringCall(self, task)
+        call = ExploringCall(self, task)
+        if call.stopped is None:  # an XML file's first step may be all the task needs
             self.simulator.call(
                 from_=task.scenario.caller,
                 to=task.scenario.called,
@@ -262,11 +261,10 @@ class Explorer:
                 input=call.listen,
                 dial=dials,
                 on_event=call.event,
+                on_document=call.document,
             )
-        except Diverged:
+        if call.stopped == "diverged":
             self.diverged += 1
-        except Stop:
-            pass  # the call has what it came for
 
     # -- steps ------------------------------------------------------------------------------
 

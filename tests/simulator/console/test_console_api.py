@@ -230,6 +230,21 @@ def test_hanging_up_ends_the_call_and_its_thread(console: Console, page: Page) -
     page.act("keys", expect=409, keys="1")
 
 
+def test_the_app_hears_the_end_of_a_call_the_caller_hung_up() -> None:
+    app = menu_app()
+    states: list[str | None] = []
+    app.on_event("call_state")(lambda event: states.append(event.state))
+    console = Console(app)
+    with TestClient(console) as client:
+        page = Page(client)
+        page.call()
+        page.until("listening")
+        page.act("hangup")
+        page.until("ended")
+    assert states == ["init", "ringing", "live", "hangup", "destroyed"]
+    assert "hangup" not in [e["type"] for e in page.of("trace")]  # the page is told "ended"
+
+
 @pytest.mark.parametrize(
     ("form", "error"),
     [

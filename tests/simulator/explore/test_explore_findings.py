@@ -3,17 +3,31 @@
 
 from __future__ import annotations
 
+import http.server
 import shlex
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import explore_apps as apps
 import pytest
 
 import flows
-from callflow import App, Callback, CallContext, Hangup, Response, Say, Schedule, render
+from callflow import (
+    DTMF,
+    App,
+    Callback,
+    CallContext,
+    Curl,
+    Gather,
+    Hangup,
+    Response,
+    Say,
+    Schedule,
+    render,
+)
 from callflow.simulator.explore import Exploration, explore
 from callflow.simulator.explore.codes import CODES
 from callflow.simulator.explore.steps import Scenario, Task
@@ -354,3 +368,52 @@ def test_every_code_has_a_name_a_meaning_and_a_fix() -> None:
 def test_bad_limits_are_refused() -> None:
     with pytest.raises(ValueError, match="must be >= 1"):
         explore(flows.app, max_steps=0)
+
+
+def test_a_link_outside_the_app_is_drawn_but_not_requested() -> None:
+    hits: list[str] = []
+
+    class Counting(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_error(500)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Counting) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        elsewhere = f"http://127.0.0.1:{server.server_address[1]}"
+        app = App(secret="explore-outside")
+        app.flow("/", name="main")(
+            lambda call: Response(
+                Curl(url=f"{elsewhere}/hook"),
+                Gather(
+                    Say("Press 1."), DTMF(Callback(url=f"{elsewhere}/next"), value="1"),
+                    dtmf_length=1,
+                ),
+                Hangup(),
+            )
+        )  # fmt: skip
+        try:
+            exploration = explore(app)
+        finally:
+            server.shutdown()
+            thread.join(10)
+    assert hits == []
+    [outside] = [node for node in exploration.nodes if node.label == f"{elsewhere}/next"]
+    assert outside.kind == "document"
+    assert [edge.kind for edge in exploration.edges if edge.target == outside.id] == ["failed"]
+    assert exploration.clean, exploration.render()
+
+
+def test_the_explorers_own_stops_are_not_ends_of_calls() -> None:
+    # The explorer ends each call as the caller hanging up would, as soon as it has the next
+    # step: no "caller hung up" end is drawn, every end is the flow's own.
+    assert ends(explore(flows.app)) == {
+        "hangup",
+        "hangup (balance)",
+        "hangup (no-input)",
+        "hangup (voicemail)",
+    }
