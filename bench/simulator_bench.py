@@ -6,18 +6,26 @@ simulated call (the menu, a bad key, hang-up) fetches one document, so its ratio
 the cost per fetch; the simulator's own transport is measured alone too. A Simulator checks
 each distinct document once: the call is measured both with the document known (the demo's
 menu is the same bytes on every call) and with the verdicts forgotten before each call (a
-document never seen, as a flow whose links carry fresh signed state sends).
+document never seen, as a flow whose links carry fresh signed state sends; the elements
+built before are remembered, as they are in such a flow, whose other parts repeat: see
+``callflow.dialect.loader.build_sound``), and with the elements forgotten too (a document
+none of whose parts was seen). The check of the menu with links that change per call (the
+rest of it repeats) is measured alone too: a call fetching such a document costs the call
+with the document known plus that check.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import MutableMapping
+import re
+from collections.abc import Callable, MutableMapping
 from datetime import datetime
 from typing import Any
 
+from callflow.dialect.loader import forget_built
 from callflow.simulator.facade import Simulator
+from callflow.simulator.fetching import CheckedDocuments
 
 from .timing import Figure, compare
 
@@ -90,12 +98,45 @@ def run(*, rounds: int, number: int) -> list[Figure]:
                 simulator.documents.clear()  # as if the App sent a document never seen
                 return call()
 
+            def call_all_new() -> object:
+                forget_built()  # none of its elements seen either
+                return call_unseen()
+
+            menu = call().documents[0].body  # type: ignore[attr-defined]
+            links = re.findall(rb'url="([^"]+)"', menu)
+            if not links:
+                raise RuntimeError("the menu has no links")
+
+            def fresh_links(number: int) -> Callable[[], object]:
+                # Each call's menu, its links carrying new state (as signed state does).
+                variants = iter(
+                    [
+                        re.sub(rb'url="([^"]+)"', rb'url="\1?state=%d"' % i, menu)
+                        for i in range(number)
+                    ]
+                )
+                documents = CheckedDocuments()
+
+                def check() -> object:
+                    verdict = documents.check(next(variants))
+                    if isinstance(verdict, str):
+                        raise RuntimeError(verdict)
+                    return verdict
+
+                return check
+
             return compare(
                 {
                     BASELINE: lambda n: asgi,
                     "one webhook request (simulator transport)": lambda n: request,
                     "one simulated call, document checked anew": lambda n: call_unseen,
+                    "one simulated call, document and its every element new": lambda n: (
+                        call_all_new
+                    ),
                     "one simulated call (menu, bad key, hang-up: 1 fetch)": lambda n: call,
+                    "the check of a new menu (its links with fresh state, the rest repeats)": (
+                        fresh_links
+                    ),
                 },
                 BASELINE,
                 rounds=rounds,

@@ -48,8 +48,9 @@ def floor(body: bytes) -> None:
 
 
 def run(*, rounds: int, number: int) -> list[Figure]:
-    """For each document: ``validate`` (compat, strict) and the XSD-only outgoing check, as a
-    ratio to :func:`floor` on the same bytes. Figures are named ``document: contender``."""
+    """For each document: ``validate`` (compat, strict), the XSD-only outgoing check and
+    ``parse`` (the full check and the DSL tree built; valid documents), as a ratio to
+    :func:`floor` on the same bytes. Figures are named ``document: contender``."""
     figures: list[Figure] = []
     for name, body in documents().items():
         contenders = {
@@ -62,6 +63,10 @@ def run(*, rounds: int, number: int) -> list[Figure]:
                 functools.partial(schema_problems, body, strict=True)
             ),
         }
+        if name != "invalid ivr":  # parse raises on it
+            contenders[f"{name}: parse(body) (checked and built)"] = repeated(
+                functools.partial(cf.parse, body)
+            )
         count = max(1, number * 1000 // (1000 + len(body)))  # fewer calls of larger documents
         figures += compare(contenders, f"{name}: {BASELINE}", rounds=rounds, number=count)
     return figures

@@ -12,6 +12,14 @@ target, a Play one source, ...) are applied to the names of its checked children
 are the constructor's. A first pass (:meth:`Builder._scan`) passes each element that checks
 without a problem, so that only the part of a document holding one is looked at in detail;
 where the XSD found the structure sound, its nesting is not checked again.
+
+Building a document the XSD found sound takes one pass without that bookkeeping
+(:func:`build_sound`): the same constructors get the same values, and at the first thing the
+builder would report the document is left to the builder, which reports every problem. Its
+elements are remembered (documents repeat them: a leaf by its text and attributes, a parent
+by its attributes and which remembered children it holds), so that a document built anew
+builds the elements holding what changed (the links of fresh signed state) and their
+ancestors.
 Rulings (D1-D21) and questions (§7 #N) are in docs/dialect.md.
 """
 
@@ -157,6 +165,7 @@ class _Kind:
         "content_check",
         "content_required",
         "fields",
+        "given",
         "name",
         "plain",
         "required",
@@ -197,6 +206,12 @@ class _Kind:
             else:
                 how = _AS_IS
             self.attributes[raw_name] = (attr, spec, how)
+        self.given: dict[str, tuple[str, Convert | None]] = {
+            raw_name: (attr, _CONVERTERS[how])
+            for raw_name, (attr, _, how) in self.attributes.items()
+        }
+        """Attribute name -> (the field it sets, the function converting its text, None: the
+        text as it is), for :func:`build_sound`."""
         self.plain = name in nesting.PLAIN_BLOCKS
         self.allowed = nesting.ALLOWED.get(name, frozenset())
         self.rule = _RULES.get(DTMF if cls is Case else cls)
@@ -329,10 +344,6 @@ def _first_failure(
     return None if rule is None else rule(values, children)
 
 
-_KINDS: Final[dict[str, _Kind]] = {name: _Kind(name, cls) for name, cls in CLASSES.items()}
-"""Each element name's :class:`_Kind`."""
-
-
 def explain(tag: str, attribute: str, raw: str) -> str | None:
     """What is wrong with ``raw`` as ``tag``'s ``attribute``, in the DSL's words (the message
     the constructor would raise), or None when the DSL has no objection."""
@@ -364,6 +375,19 @@ def _expand_repeats(hz: str) -> str | None:
             return None
         items.extend([frequency] * count)
     return ",".join(items)
+
+
+_CONVERTERS: Final[dict[int, Convert | None]] = {
+    _AS_IS: None,
+    _INT: _to_int,
+    _BOOL: _to_bool,
+    _UPPER: str.upper,
+    _REPEATS: _expand_repeats,
+}
+"""How an attribute's text becomes its value (see :func:`_converted`), as a function."""
+
+_KINDS: Final[dict[str, _Kind]] = {name: _Kind(name, cls) for name, cls in CLASSES.items()}
+"""Each element name's :class:`_Kind`."""
 
 
 @functools.lru_cache(maxsize=64)  # parent names: the DSL's own, a bounded set
@@ -450,6 +474,10 @@ class Builder:
         if root.tag != "Response":
             self.report(root, f"the root element must be <Response>, not <{root.tag!s}>")
             return None
+        if self.construct and self.nested and self._dirty is None:
+            sound = build_sound(root, strict=self.strict)
+            if sound is not None:
+                return sound  # nothing to report: the builder would build the same
         built = self.build(root)
         return built if isinstance(built, Response) else None
 
@@ -742,6 +770,222 @@ class Builder:
 
     def _scan(self, root: etree._Element) -> set[etree._Element]:
         return scan(root, strict=self.strict, nested=self.nested)
+
+
+# -- the sound build: a document the XSD found sound, built in one pass ------------------------
+
+
+class _Unsure(Exception):
+    """The sound build met something the builder would report: it leaves the document to
+    the builder, which says what."""
+
+
+_UNSURE: Final = _Unsure()
+_NO_VALUES: Final[_Values] = {}
+"""The keyword arguments of an element without attributes (never changed)."""
+_FEW_ATTRIBUTES: Final = 16
+"""More attributes than this are left to the builder (``el.items()`` is quadratic)."""
+_BRANCH_NAMES: Final = frozenset(("Case", "Default", "Error"))
+_COMMANDS: Final = frozenset(nesting.COMMANDS)
+_LEAVES: dict[tuple[object, ...], Element] = {}
+"""(kind, strict, text, *attributes) -> the childless element they build: documents repeat
+their leaves (a DSL element is an immutable value, safe to share)."""
+_PARENTS: dict[tuple[object, ...], Element] = {}
+"""(kind, strict, *attributes, *the ids of its children) -> the element without text they
+build, for children that are all remembered (each key's children are alive: its element
+holds them, so an id in a key is the child it was)."""
+_HELD: set[int] = set()
+"""The ids of the elements remembered, :data:`_REMEMBERED` at most (then all are forgotten):
+each holds values of a bounded size and remembered children only."""
+_FEW_CHILDREN: Final = 16
+
+
+def forget_built() -> None:
+    """Forget the elements :func:`build_sound` remembers (for benchmarks of a document
+    whose every part is new)."""
+    _LEAVES.clear()
+    _PARENTS.clear()
+    _HELD.clear()
+
+
+def build_sound(root: etree._Element, *, strict: bool) -> Response | None:
+    """The document ``root`` holds, built as :meth:`Builder.build_document` builds it, for a
+    tree whose structure the XSD checked and found sound (which element holds which, text
+    only where it may stand): the same constructors with the same values, without the
+    builder's bookkeeping of problems. None when the document holds anything the builder
+    would report (the builder then says what): an unknown element, aliases given together,
+    a misplaced ``<Error>``, a repeated child, a constructor's refusal."""
+    if root.tag != "Response":
+        return None
+    try:
+        built = _sound(root, strict, None)
+    except (_Unsure, CallflowError, TypeError):
+        return None
+    return built if isinstance(built, Response) else None
+
+
+def _sound(el: etree._Element, strict: bool, handler: etree._Element | None) -> Element:
+    """``el`` built (with the sibling ``<Error>`` ``handler`` last among its children), or
+    :class:`_Unsure` (or the constructor's error) raised."""
+    kind = _KINDS.get(el.tag)  # type: ignore[arg-type]  # an element: its tag is a str
+    if kind is None:
+        if el.tag == "callback":  # legacy lower-case <callback>URL</callback> (D2)
+            return Callback(url=(el.text or "").strip())
+        raise _UNSURE
+    names = el.keys()
+    if names:
+        if len(names) > _FEW_ATTRIBUTES:
+            raise _UNSURE
+        items = el.items()
+    else:
+        items = []
+    if handler is None and not len(el):  # a leaf depends on nothing else
+        text = el.text
+        key: tuple[object, ...] = (kind, strict, text, *items)
+        built = _LEAVES.get(key)
+        if built is None:
+            built = _made(el, kind, _values(kind, items), [], strict)
+            size = len(text) if text else 0
+            for _, raw in items:
+                size += len(raw)
+            if size <= _ACCEPTED_LENGTH:
+                _keep(_LEAVES, key, built)
+        return built
+    children = _built_children(el, kind, strict) if len(el) else []
+    if handler is not None:
+        children.append(_sound(handler, strict, None))
+    if kind.content is None and 0 < len(children) <= _FEW_CHILDREN:
+        # Remembered when its children are: what it builds depends on its attributes and
+        # which children it holds, no text (the XSD found only white space in it).
+        held = _HELD
+        for child in children:
+            if id(child) not in held:
+                break
+        else:
+            key = (kind, strict, *items, *[id(child) for child in children])
+            built = _PARENTS.get(key)
+            if built is None:
+                built = _made(el, kind, _values(kind, items), children, strict)
+                size = 0
+                for _, raw in items:
+                    size += len(raw)
+                if size <= _ACCEPTED_LENGTH:
+                    _keep(_PARENTS, key, built)
+            return built
+    return _made(el, kind, _values(kind, items), children, strict)
+
+
+def _values(kind: _Kind, items: list[tuple[str, str]]) -> _Values:
+    """The constructor's keyword arguments from ``items``, the attributes as written."""
+    if not items:
+        return _NO_VALUES
+    kwargs: _Values = {}
+    given = kind.given
+    for raw_name, raw in items:
+        entry = given.get(raw_name)
+        if entry is None:
+            continue  # unknown attributes: the schema decides (compat accepts them)
+        attr, convert = entry
+        if attr in kwargs:
+            raise _UNSURE  # an alias of an attribute given already
+        if convert is None:
+            kwargs[attr] = raw
+        else:
+            value = convert(raw)
+            if value is None:
+                raise _UNSURE  # a Tone hz expanding to too many frequencies
+            kwargs[attr] = value
+    return kwargs
+
+
+def _built_children(el: etree._Element, kind: _Kind, strict: bool) -> list[Element]:
+    """The children of ``el`` built, a Switch's branches as the Gather's own and each
+    sibling ``<Error>`` of a plain block with the command before it (D5, D7)."""
+    children: list[Element] = []
+    append = children.append
+    plain = kind.plain
+    gather = kind.cls is Gather
+    unique: set[str] | None = None
+    branches: set[str] | None = None
+    pending: etree._Element | None = None
+    """In a plain block: the command before, built once it is known whether an ``<Error>``
+    right after it is its handler."""
+    for node in el:
+        tag = node.tag
+        if tag.__class__ is not str:
+            continue  # a comment or a processing instruction
+        if plain:
+            if tag == "Error":
+                if strict or pending is None or any(own.tag == "Error" for own in pending):
+                    raise _UNSURE
+                append(_sound(pending, strict, node))
+                pending = None
+                continue
+            if pending is not None:
+                append(_sound(pending, strict, None))
+                pending = None
+        if tag in _COUNTED:
+            if unique is None:
+                unique, branches = set(), set()
+            _count(node, tag, unique, branches)  # type: ignore[arg-type]
+            if tag == "Switch" and gather:  # its branches become the Gather's
+                if strict and len(node.attrib):
+                    raise _UNSURE
+                for branch in node:
+                    name = branch.tag
+                    if name.__class__ is not str:
+                        continue
+                    if name not in _BRANCH_NAMES:
+                        raise _UNSURE
+                    _count(branch, name, unique, branches)  # type: ignore[arg-type]
+                    append(_sound(branch, strict, None))
+                continue
+        if plain and tag in _COMMANDS:
+            pending = node
+        else:
+            append(_sound(node, strict, None))
+    if pending is not None:
+        append(_sound(pending, strict, None))
+    return children
+
+
+def _keep(memo: dict[tuple[object, ...], Element], key: tuple[object, ...], built: Element) -> None:
+    if len(_HELD) >= _REMEMBERED:
+        forget_built()
+    memo[key] = built
+    _HELD.add(id(built))
+
+
+def _made(
+    el: etree._Element, kind: _Kind, kwargs: _Values, children: list[Element], strict: bool
+) -> Element:
+    """``el`` built from its values and built children, as :meth:`Builder._construct`
+    builds it (:class:`_Unsure` raised where it reports a problem)."""
+    cls = kind.cls
+    if cls is Case:
+        return DTMF(*children, value=kwargs.get("value"))  # type: ignore[arg-type]
+    if kind.content is None:
+        return cls(*children, **kwargs)
+    content, problem = _content_of(el, cls, strict, bool(children))
+    if problem is not None:
+        raise _UNSURE
+    if cls is Meta:
+        return Meta(kwargs.get("name"), content)  # type: ignore[arg-type]
+    return cls(content, *children, **kwargs)  # type: ignore[call-arg]
+
+
+def _count(node: etree._Element, tag: str, unique: set[str], branches: set[str]) -> None:
+    """Raise :class:`_Unsure` where :meth:`Builder._repeated` reports ``node``; record it."""
+    if tag in _AT_MOST_ONE:
+        if tag in unique:
+            raise _UNSURE
+        unique.add(tag)
+    if tag == "DTMF" or tag == "Case":
+        value = node.get("value" if tag == "DTMF" else "dtmf")
+        if value is not None:
+            if value in branches:
+                raise _UNSURE
+            branches.add(value)
 
 
 def _texts(key: tuple[object, ...]) -> list[str]:

@@ -14,7 +14,10 @@ there to catch what a server gets wrong, a callflow App included. The check pars
 bytes once, and the tree it builds is the one the engine runs. Checking is a function of the
 bytes alone, so a Simulator remembers the verdict on each distinct document it received
 (:class:`CheckedDocuments`): flows mostly send the same few, and a document sent again is
-neither parsed nor checked again, its problems reported again all the same.
+neither parsed nor checked again, its problems reported again all the same. A document
+whose bytes are new (links with fresh signed state) is checked in full, once: the XSD, then
+the build, which applies every rule of the dialect as it goes (the DSL elements it built
+before are reused where the parts of the document repeat).
 """
 
 from __future__ import annotations
@@ -144,7 +147,12 @@ def _check(raw: bytes, max_bytes: int) -> Fetched | str:
         legacy = frozenset(
             id(el) for el, node in zip(gathers, nodes, strict=False) if "callback" in node.attrib
         )
-    return Fetched(document, raw, legacy, _ends_in_fallback(document))
+    tree = checked.tree
+    ends = (
+        tree is None  # never: a valid document was parsed
+        or any(FALLBACK_TAG in (node.get("tag") or "") for node in tree.iter("Hangup"))
+    ) and _ends_in_fallback(document)
+    return Fetched(document, raw, legacy, ends)
 
 
 @dataclass(frozen=True, slots=True)

@@ -425,3 +425,65 @@ def test_unreadable_document_raises(data: bytes) -> None:
     with pytest.raises(SchemaValidationError) as caught:
         parse(data)
     assert caught.value.problems
+
+
+@pytest.mark.parametrize("strict", MODES)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_sound_build_builds_what_the_builder_builds(seed: int, strict: bool) -> None:
+    # Where the XSD found the structure sound, build_sound builds (the builder's path for a
+    # document it need not report on) exactly the tree the builder builds, and declines every
+    # document the builder has a problem with: with its memo of leaves cold and warm.
+    from test_validate import near_the_rules
+
+    from callflow.dialect.loader import Builder, build_sound, forget_built
+    from callflow.dialect.reader import Places, load
+    from callflow.dialect.validation import _schema_check
+
+    compared = {"built": 0, "declined": 0}
+    for document in near_the_rules(seed, 300):
+        tree = load(document).tree
+        assert tree is not None
+        places = Places(tree, document)
+        _, nested = _schema_check(tree, strict, places)
+        if not nested:
+            continue  # the builder checks the structure itself: no sound build
+        builder = Builder(tree, strict=strict, places=places, nested=True)
+        expected = builder.build(tree.getroot())
+        forget_built()
+        cold = build_sound(tree.getroot(), strict=strict)
+        warm = build_sound(tree.getroot(), strict=strict)
+        if builder.problems:
+            assert cold is None and warm is None, builder.problems
+            compared["declined"] += 1
+        else:
+            assert isinstance(expected, Response)
+            assert cold == expected and warm == expected
+            assert render(cold) == render(warm) == render(expected)
+            compared["built"] += 1
+    assert compared["built"] >= 20 and compared["declined"] >= 20, compared
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<Say>Hi</Say><Error/><Error/>",  # a second sibling handler
+        "<Error/><Say>Hi</Say>",  # a handler before any command
+        '<Gather><DTMF value="1"/><Switch><Case dtmf="1"/></Switch></Gather>',
+        "<Gather><Default/><Switch><Default/></Switch></Gather>",
+        '<Tone hz="350x70"/>',  # expands to too many frequencies
+        '<Gather numDigits="1" dtmf_length="1"/>',  # two names of one attribute
+        "<Dial><Error/></Dial>",  # no target: the constructor refuses it
+        "<Say>Hi<Error/></Say><Error/>",  # a command that has its own handler already
+    ],
+)
+def test_the_sound_build_leaves_every_problem_to_the_builder(body: str) -> None:
+    from callflow.dialect.loader import build_sound
+    from callflow.dialect.reader import load
+
+    document = response(body)
+    tree = load(document).tree
+    assert tree is not None
+    assert build_sound(tree.getroot(), strict=False) is None
+    with pytest.raises(SchemaValidationError) as caught:
+        parse(document)
+    assert caught.value.problems, body

@@ -120,3 +120,27 @@ def test_a_verdict_is_the_documents_own() -> None:
     assert isinstance(invalid, str)
     assert "Bogus" in invalid
     assert documents.check(b"<Response><Bogus/></Response>") == invalid
+
+
+def test_documents_sharing_parts_keep_their_own_legacy_gathers_and_fallbacks() -> None:
+    # New bytes each time, the same parts: elements built before are reused, and what each
+    # document says of itself (a legacy Gather, callflow's fallback) stays its own.
+    documents = CheckedDocuments()
+    gather = '<Gather {}="/code" dtmf_length="1"><Say>Code?</Say></Gather>'
+    legacy = documents.check(doc(gather.format("callback") + "<Say>1</Say>"))
+    canonical = documents.check(doc(gather.format("url") + "<Say>2</Say>"))
+    again = documents.check(doc(gather.format("callback") + "<Say>3</Say>"))
+    assert isinstance(legacy, Fetched) and isinstance(canonical, Fetched)
+    assert isinstance(again, Fetched)
+    assert len(legacy.legacy_callbacks) == 1 and len(again.legacy_callbacks) == 1
+    assert not canonical.legacy_callbacks
+    assert legacy.document.children[0] == canonical.document.children[0]  # normalised alike
+    hangup = '<Hangup tag="callflow{}fallback"/>'
+    plain = documents.check(doc("<Say>Sorry.</Say><Hangup/>"))
+    fallback = documents.check(doc("<Say>Sorry.</Say>" + hangup.format("-")))
+    escaped = documents.check(doc("<Say>Sorry.</Say>" + hangup.format("&#45;")))
+    other = documents.check(doc("<Say>Sorry.</Say>" + hangup.format("-not-")))
+    assert isinstance(plain, Fetched) and not plain.ends_in_fallback
+    assert isinstance(fallback, Fetched) and fallback.ends_in_fallback
+    assert isinstance(escaped, Fetched) and escaped.ends_in_fallback
+    assert isinstance(other, Fetched) and not other.ends_in_fallback
