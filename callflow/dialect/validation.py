@@ -76,10 +76,7 @@ def examine(
     source: Source | Response, *, strict: bool = False, max_bytes: int = MAX_BYTES
 ) -> Checked:
     """Read, parse, validate and build ``source`` once."""
-    if isinstance(source, Response):
-        data, name = render(source), "<Response>"
-    else:
-        data, name = read_source(source)
+    data, name = _read(source)
     loaded = load(data, max_bytes=max_bytes)
     if loaded.tree is None:
         return Checked(list(loaded.problems), None, name, data, None)
@@ -94,15 +91,19 @@ def examine(
     return Checked(problems, doc if not problems else None, name, data, loaded.tree, places)
 
 
+def _read(source: Source | Response) -> tuple[bytes, str]:
+    """The bytes of ``source`` and the name problems give it."""
+    if isinstance(source, Response):
+        return render(source), "<Response>"
+    return read_source(source)
+
+
 def _problems(
     source: Source | Response, *, strict: bool, max_bytes: int
 ) -> tuple[list[Problem], str]:
     """What :func:`examine` finds, without building the document: the builder applies every
     constructor's rules to the parsed values, in the constructors' words."""
-    if isinstance(source, Response):
-        data, name = render(source), "<Response>"
-    else:
-        data, name = read_source(source)
+    data, name = _read(source)
     loaded = load(data, max_bytes=max_bytes)
     if loaded.tree is None:
         return list(loaded.problems), name
