@@ -38,7 +38,7 @@ def log_request(scope: Scope, status: int, info: dict[str, str], started: float)
         return
     created = time.time()
     for handler, formatter in sinks:
-        handler.write_line(formatter.access_line(created, fields))
+        handler.access(formatter, created, fields)
 
 
 def access_record(

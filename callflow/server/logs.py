@@ -15,6 +15,7 @@ import re
 import threading
 import time
 import traceback
+from collections import deque
 from typing import Any
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -193,8 +194,9 @@ class BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """A ``StreamHandler`` that writes lines at once but flushes at most every
     ``interval`` seconds (and at warnings). Over a stream that keeps what is written until
     it is flushed (:class:`LineChunks`, which :func:`handler` gives it), the access lines
-    (:meth:`write_line`) cost one system call per batch, not one per request; any other
-    record goes out at once, with the lines before it.
+    (:meth:`access`, :meth:`write_line`) cost one system call per batch, not one per
+    request, and :meth:`access` formats them a batch at a time; any other record goes out
+    at once, with the lines before it.
 
     A daemon thread flushes what is left, so no line waits longer than ``interval``.
     """
@@ -203,12 +205,16 @@ class BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().__init__()
         self.interval = interval
         self._pending = False
+        self._lines: deque[tuple[Formatter | JSONFormatter, float, AccessFields]] = deque()
+        """Access lines taken by :meth:`access`, not formatted yet."""
         self._timer = threading.Thread(target=self._flush_forever, daemon=True)
         self._timer.start()
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             stream = self.stream
+            if self._lines:
+                self._write_lines()
             stream.write(self.format(record) + self.terminator)
             if record.levelno >= logging.WARNING:
                 self.flush()
@@ -228,6 +234,8 @@ class BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
         handler's lock, as ``Handler.handle`` takes it), without making the record."""
         with self.lock:  # type: ignore[union-attr]
             try:
+                if self._lines:
+                    self._write_lines()
                 self.stream.write(line + self.terminator)
                 if level >= logging.WARNING:
                     self.flush()
@@ -236,9 +244,45 @@ class BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
             except Exception:
                 self.handleError(logging.makeLogRecord({"msg": line, "levelno": level}))
 
+    def access(
+        self, formatter: Formatter | JSONFormatter, created: float, fields: AccessFields
+    ) -> None:
+        """Take the access line of ``fields`` (made at ``created``, as
+        :meth:`Formatter.access_line` takes them) at INFO, as :meth:`write_line` would write
+        ``formatter.access_line(created, fields)``.
+
+        Over :class:`LineChunks` (``callflow serve``) the line is formatted with its batch:
+        when :data:`ACCESS_BATCH` lines are waiting, before any other record or line, and at
+        each flush (so within ``interval``). Formatting a batch of lines in one go costs less
+        per line than a line at a time between the requests' other work. Over any other
+        stream the line is written at once.
+        """
+        if type(self.stream) is not LineChunks:
+            self.write_line(formatter.access_line(created, fields))
+            return
+        lines = self._lines
+        lines.append((formatter, created, fields))  # deque: safe with a flush taking lines
+        if len(lines) >= ACCESS_BATCH:
+            with self.lock:  # type: ignore[union-attr]
+                try:
+                    self._write_lines()
+                except Exception:
+                    self.handleError(logging.makeLogRecord({"msg": "access lines"}))
+        self._pending = True
+
+    def _write_lines(self) -> None:
+        """Format and write the access lines waiting (under the handler's lock)."""
+        take, write, terminator = self._lines.popleft, self.stream.write, self.terminator
+        for _ in range(len(self._lines)):  # lines taken meanwhile wait for the next batch
+            formatter, created, fields = take()
+            write(formatter.access_line(created, fields) + terminator)
+
     def flush(self) -> None:
-        self._pending = False
-        super().flush()
+        with self.lock:  # type: ignore[union-attr]
+            if self._lines:
+                self._write_lines()
+            self._pending = False
+            super().flush()
 
     def _flush_forever(self) -> None:
         while True:
@@ -246,6 +290,9 @@ class BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
             if self._pending:
                 self.flush()
 
+
+ACCESS_BATCH = 32
+"""Access lines :meth:`BatchingHandler.access` keeps before formatting them in one go."""
 
 Sink = tuple["BatchingHandler", "Formatter | JSONFormatter"]
 """A handler that takes pre-formatted access lines, and the formatter that writes them."""

@@ -6,7 +6,15 @@ import io
 import logging
 import time
 
-from callflow.server.logs import PIPE_BUF, BatchingHandler, Formatter, LineChunks, handler
+from callflow.server.logs import (
+    ACCESS_BATCH,
+    PIPE_BUF,
+    BatchingHandler,
+    Formatter,
+    JSONFormatter,
+    LineChunks,
+    handler,
+)
 
 
 def record(
@@ -135,3 +143,63 @@ def test_a_record_goes_out_at_once_with_the_access_lines_before_it() -> None:
     (written,) = target.writes  # no flush needed: a process ended by its signal keeps it
     assert written.startswith("access one\naccess two\n")
     assert written.endswith(" INFO callflow.access Application shutdown complete.\n")
+
+
+def fields(n: int) -> tuple[str, str, int, str, str, str, float]:
+    return ("GET", "/", 200, f"c-{n}", "main", "127.0.0.1", 1.25)
+
+
+CREATED = 1_764_460_800.5
+
+
+def test_access_lines_are_formatted_a_batch_at_once_in_order() -> None:
+    made = handler("text")
+    assert isinstance(made, BatchingHandler)
+    target = Writes()
+    made.setStream(LineChunks(target))
+    formatter = Formatter()
+    for n in range(ACCESS_BATCH - 1):
+        made.access(formatter, CREATED, fields(n))
+    assert target.writes == [] and made.stream._parts == []
+    made.access(formatter, CREATED, fields(ACCESS_BATCH - 1))  # the batch is full
+    made.flush()
+    lines = target.getvalue().splitlines()
+    expected = [formatter.access_line(CREATED, fields(n)) for n in range(ACCESS_BATCH)]
+    assert lines == expected
+
+
+def test_waiting_access_lines_go_out_before_a_record_and_at_a_flush() -> None:
+    made = handler("json")
+    assert isinstance(made, BatchingHandler)
+    target = Writes()
+    made.setStream(LineChunks(target))
+    formatter = JSONFormatter()
+    made.access(formatter, CREATED, fields(1))
+    made.handle(record("Application shutdown complete."))
+    (written,) = target.writes
+    first, second = written.splitlines()
+    assert first == formatter.access_line(CREATED, fields(1))
+    assert '"message": "Application shutdown complete."' in second
+    made.access(formatter, CREATED, fields(2))
+    made.flush()
+    assert target.writes[1:] == [formatter.access_line(CREATED, fields(2)) + "\n"]
+
+
+def test_access_lines_over_another_stream_are_written_at_once() -> None:
+    made = handler("text")
+    assert isinstance(made, BatchingHandler)
+    stream = io.StringIO()
+    made.setStream(stream)
+    made.access(Formatter(), CREATED, fields(3))
+    assert stream.getvalue() == Formatter().access_line(CREATED, fields(3)) + "\n"
+
+
+def test_waiting_access_lines_are_flushed_within_the_interval() -> None:
+    made = BatchingHandler(interval=0.02)
+    target = Writes()
+    made.setStream(LineChunks(target))
+    made.access(Formatter(), CREATED, fields(4))
+    deadline = time.monotonic() + 10
+    while not target.writes and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert target.writes == [Formatter().access_line(CREATED, fields(4)) + "\n"]
