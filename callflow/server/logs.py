@@ -207,6 +207,7 @@ class BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self._pending = False
         self._lines: deque[tuple[Formatter | JSONFormatter, float, AccessFields]] = deque()
         """Access lines taken by :meth:`access`, not formatted yet."""
+        self._closed = threading.Event()
         self._timer = threading.Thread(target=self._flush_forever, daemon=True)
         self._timer.start()
 
@@ -285,10 +286,16 @@ class BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
             super().flush()
 
     def _flush_forever(self) -> None:
-        while True:
-            time.sleep(self.interval)
+        while not self._closed.wait(self.interval):
             if self._pending:
                 self.flush()
+
+    def close(self) -> None:
+        """Flush, and stop the flushing thread (``dictConfig`` closes the handlers it
+        replaces: ``callflow serve`` configures logging before uvicorn configures it again)."""
+        self.flush()
+        self._closed.set()
+        super().close()
 
 
 ACCESS_BATCH = 32

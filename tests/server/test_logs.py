@@ -203,3 +203,15 @@ def test_waiting_access_lines_are_flushed_within_the_interval() -> None:
     while not target.writes and time.monotonic() < deadline:
         time.sleep(0.01)
     assert target.writes == [Formatter().access_line(CREATED, fields(4)) + "\n"]
+
+
+def test_closing_a_handler_flushes_and_stops_its_flushing_thread() -> None:
+    made = BatchingHandler(interval=0.01)
+    stream = io.StringIO()
+    made.setStream(stream)
+    made.setFormatter(logging.Formatter("%(message)s"))
+    made.emit(logging.makeLogRecord({"msg": "kept", "levelno": logging.INFO}))
+    made.close()
+    made._timer.join(timeout=5)
+    assert not made._timer.is_alive()
+    assert stream.getvalue() == "kept\n"
