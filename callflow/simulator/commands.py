@@ -79,9 +79,12 @@ def _warn_before_answer(call: CallRun) -> None:
 
 
 def say(call: CallRun, el: Say) -> None:
-    _warn_before_answer(call)
-    call.emit(SayEvent(el.text, el.loop or 1, el.lang))
-    call.elapsed_ms += 60 * len(el.text) * (el.loop or 1)  # about 16 characters a second
+    if not call.answered:
+        _warn_before_answer(call)
+    text = el.text
+    loop = el.loop or 1
+    call.emit(SayEvent(text, loop, el.lang))
+    call.elapsed_ms += 60 * len(text) * loop  # about 16 characters a second
 
 
 def play(call: CallRun, el: Play) -> None:
@@ -199,20 +202,23 @@ def gather(call: CallRun, el: Gather) -> None:
     length = el.dtmf_length or DEFAULT_DTMF_LENGTH
     attempts = el.attempts or 1
     legacy = id(el) in call.legacy_callbacks
+    children = el.children
+    stop = el.dtmf_stop
+    fillers = [(index, child) for index, child in enumerate(children) if child.xml_tag in FILLERS]
     _meta_children(call, el)
+    events = call.trace.events
     for attempt in range(1, attempts + 1):
-        before = len(call.trace.events)
+        before = len(events)
         call.collecting = True
         try:
-            for index, child in enumerate(el.children):
-                if child.xml_tag in FILLERS:
-                    with call.inside(child, index):
-                        call.run_command(child)
+            for index, child in fillers:
+                with call.inside(child, index):
+                    call.run_command(child)
         finally:
             call.collecting = False
-        prompt = [e.text for e in call.trace.events[before:] if isinstance(e, SayEvent)]
-        pressed = call.inputs(GatherPrompt(prompt, attempt, attempts, length, el.dtmf_stop))
-        digits = collect(pressed, length, el.dtmf_stop)
+        prompt = [e.text for e in events[before:] if isinstance(e, SayEvent)]
+        pressed = call.inputs(GatherPrompt(prompt, attempt, attempts, length, stop))
+        digits = collect(pressed, length, stop)
         if digits is None:
             call.elapsed_ms += el.timeout if el.timeout is not None else DEFAULT_GATHER_TIMEOUT_MS
         if legacy:
@@ -231,7 +237,7 @@ def gather(call: CallRun, el: Gather) -> None:
             )
             call.follow(el, request)
             return
-        for index, child in enumerate(el.children):
+        for index, child in enumerate(children):
             if isinstance(child, DTMF) and child.value == digits:
                 call.emit(GatherEvent(prompt, pressed, digits, "match", attempt, child.value))
                 with call.inside(child, index):
@@ -241,7 +247,7 @@ def gather(call: CallRun, el: Gather) -> None:
         outcome = "default" if default is not None else "no-match"
         call.emit(GatherEvent(prompt, pressed, digits, outcome, attempt))
         if default is not None:
-            index = next(i for i, child in enumerate(el.children) if child is default)
+            index = next(i for i, child in enumerate(children) if child is default)
             with call.inside(default, index):
                 call.run_block(default.children)
         return
@@ -357,11 +363,14 @@ def geo(call: CallRun, el: Geo) -> None:
 
 def schedule(call: CallRun, el: Schedule) -> None:
     now = call.now()
-    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[now.weekday()]
-    matched = el.dow is None or day in el.dow
-    if matched and el.time is not None:
-        matched = in_time_range(now.strftime("%H:%M:%S"), el.time)
+    dow, time_range = el.dow, el.time
+    matched = dow is None or _DAYS[now.weekday()] in dow
+    if matched and time_range is not None:
+        matched = in_time_range(now.strftime("%H:%M:%S"), time_range)
     _filter(call, el, matched, f"({now:%a %H:%M:%S %Z})")
+
+
+_DAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _filter(call: CallRun, el: Call | Geo | Schedule, matched: bool, detail: str) -> None:

@@ -15,7 +15,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from callflow.dialect.phone_numbers import to_e164
-from callflow.simulator.engine import MAX_COMMANDS, CallRun
+from callflow.simulator.engine import MAX_COMMANDS, CallRun, new_uuids
 from callflow.simulator.fetching import (
     MAX_DOCUMENT_BYTES,
     MAX_FETCHES,
@@ -145,6 +145,7 @@ class Simulator:
         scripts = [check_dial_script(script) for script in dial]
         app = self.transport.app
         region = app.settings.default_region if app is not None else "US"
+        uuid, sca, account = new_uuids(3)
         run = CallRun(
             transport=self.transport,
             policy=self.policy,
@@ -163,6 +164,9 @@ class Simulator:
             on_document=on_document,
             send_events=self.events,
             documents=self.documents,
+            uuid=uuid,
+            sca=sca,
+            account=account,
         )
         return run.run()
 

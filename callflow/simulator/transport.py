@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, MutableMap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import quote, unquote, unquote_plus, urlencode, urlsplit
+from urllib.parse import SplitResult, quote, quote_plus, unquote, unquote_plus, urlsplit
 
 import anyio.from_thread
 import httpx2 as httpx
@@ -58,12 +58,48 @@ class Reply:
     too_large: bool = False
 
 
+_PLAIN: Final = re.compile(r"[A-Za-z0-9_.~-]*")
+"""What ``quote_plus`` leaves as it is (uuids, most tokens)."""
+_QUOTED: dict[str, str] = {}
+"""Values quoted before (``+1555...`` numbers repeat on every call); bounded."""
+_QUOTED_MAX: Final = 4096
+
+
+def _quote(value: str) -> str:
+    """``value`` as ``urlencode`` writes it, without its per-call machinery."""
+    if _PLAIN.fullmatch(value):
+        return value
+    quoted = _QUOTED.get(value)
+    if quoted is None:
+        quoted = quote_plus(value)
+        if len(value) <= 64:
+            if len(_QUOTED) >= _QUOTED_MAX:
+                _QUOTED.clear()
+            _QUOTED[value] = quoted
+    return quoted
+
+
+def encode_query(params: Mapping[str, str]) -> str:
+    """``params`` as a query string: the same text as ``urllib.parse.urlencode``.
+
+    >>> encode_query({"from": "+15550100999", "n": "a b"})
+    'from=%2B15550100999&n=a+b'
+    """
+    return "&".join(
+        f"{_quote(str(name))}={_quote(value if isinstance(value, str) else str(value))}"
+        for name, value in params.items()
+    )
+
+
 def with_query(url: str, params: Mapping[str, str]) -> str:
     """Append ``params`` to ``url``, keeping the URL's own query first (D9)."""
     if not params:
         return url
-    separator = "&" if urlsplit(url).query else ("" if url.endswith("?") else "?")
-    return f"{url}{separator}{urlencode(params)}"
+    if "?" not in url:  # no query (a "?" in a fragment is the rare case urlsplit settles)
+        separator = "?"
+    else:
+        separator = "&" if urlsplit(url).query else ("" if url.endswith("?") else "?")
+    return f"{url}{separator}{encode_query(params)}"
 
 
 def redact(url: str, names: Collection[str] = SECRET_PARAMS) -> str:
@@ -109,11 +145,16 @@ def load_app(spec: str) -> Any:
 
 
 def _loop_running() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
+    return asyncio._get_running_loop() is not None  # the public one raises (slower) if not
+
+
+def _same_origin(url: str, base: str) -> bool:
+    """Whether ``url`` is on the origin ``base`` (``scheme://host[:port]``)."""
+    if url.startswith(base):  # the common case, without parsing the URL
+        rest = url[len(base) : len(base) + 1]
+        if not rest or rest in "/?#":
+            return True
+    return origin(url) == base
 
 
 def _is_asgi(app: object) -> bool:
@@ -237,8 +278,7 @@ class Transport:
         as over HTTP; a body longer than ``max_bytes`` is abandoned (``too_large``).
         """
         headers = [(b"accept-encoding", b"identity")]  # no compression: the limit is on bytes
-        target = origin(url)
-        if self._authorization is not None and self.base and target == self.base:
+        if self._authorization is not None and self.base and _same_origin(url, self.base):
             headers.append((b"authorization", self._authorization))
         data = content
         if json_body is not None:
@@ -247,7 +287,13 @@ class Transport:
         elif content_type is not None:
             headers.append((b"content-type", content_type.encode("latin-1")))
         seconds = timeout_ms / 1000
-        local = self._local if target == LOCAL_ORIGIN else None
+        local = self._local if _same_origin(url, LOCAL_ORIGIN) else None
+        loop = self._loop
+        if local is not None and loop is not None and not _loop_running():
+            # The common case: the in-process App on this thread's loop, called as directly
+            # as a server would call it (see :meth:`_call_here`).
+            task = loop.create_task(call_asgi(local, method, url, data, headers, max_bytes))
+            return self._call_here(loop, task, seconds, timeout_ms)
 
         async def exchange() -> Reply:
             try:
@@ -266,6 +312,43 @@ class Transport:
         reply: Reply = self._run(exchange)
         return reply
 
+    @staticmethod
+    def _call_here(
+        loop: asyncio.AbstractEventLoop, task: asyncio.Task[Reply], seconds: float, timeout_ms: int
+    ) -> Reply:
+        """Run ``task`` (a request to the in-process App, just created) on ``loop`` within
+        its deadline.
+
+        What ``asyncio.timeout`` would do, for less: an App mostly answers in the task's
+        first step, without suspending, and then no timer is needed; one that suspends gets
+        a timer at the deadline, counted from now, that cancels the task (the App sees the
+        same ``CancelledError``). A cancelled task is a timeout when the timer cancelled it.
+        """
+        deadline = loop.time() + seconds
+        expired = False
+        timer: asyncio.TimerHandle | None = None
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            task.cancel()
+
+        def arm() -> None:  # runs right after the task's first step (the loop is FIFO)
+            nonlocal timer
+            if not task.done():
+                timer = loop.call_at(deadline, expire)
+
+        loop.call_soon(arm)
+        try:
+            return loop.run_until_complete(task)
+        except asyncio.CancelledError:
+            if expired:
+                return Reply(None, b"", f"timed out after {timeout_ms} ms")
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+
 
 class _Abandoned(OSError):
     """The simulator stopped reading the reply, as a closed connection stops a server."""
@@ -280,6 +363,21 @@ _ESCAPED: Final = re.compile(r"[A-Za-z0-9_.\-!$&'()*+,;=:@/%~?]*")
 
 def _escaped(text: str, safe: str) -> str:
     return text if _ESCAPED.fullmatch(text) else quote(text, safe=safe)
+
+
+_HOSTS: dict[tuple[str, str], tuple[bytes, tuple[str, int | None]]] = {}
+"""The ``host`` header and ``server`` of each origin seen (a Simulator reaches a few)."""
+
+
+def _host(parts: SplitResult) -> tuple[bytes, tuple[str, int | None]]:
+    key = (parts.scheme, parts.netloc)
+    known = _HOSTS.get(key)
+    if known is None:
+        known = (parts.netloc.encode("idna"), (parts.hostname or "", parts.port))
+        if len(_HOSTS) >= 256:
+            _HOSTS.clear()
+        _HOSTS[key] = known
+    return known
 
 
 async def call_asgi(
@@ -298,7 +396,8 @@ async def call_asgi(
     parts = urlsplit(url)
     raw_path = _escaped(parts.path or "/", _PATH_SAFE)
     query = _escaped(parts.query, _QUERY_SAFE)
-    head = [(b"host", parts.netloc.encode("idna")), (b"accept", b"*/*"), *headers]
+    host, server = _host(parts)
+    head = [(b"host", host), (b"accept", b"*/*"), *headers]
     if data is not None:
         head.append((b"content-length", str(len(data)).encode()))
     scope = {
@@ -312,7 +411,7 @@ async def call_asgi(
         "query_string": query.encode("ascii"),
         "root_path": "",
         "headers": head,
-        "server": (parts.hostname or "", parts.port),
+        "server": server,
         "client": ("127.0.0.1", 123),
     }
     status: int | None = None

@@ -5,11 +5,15 @@ closed connection abandons it, and an App that fails or sends nothing is a faile
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx2
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response as HTTPResponse
@@ -17,7 +21,13 @@ from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
 from callflow import App, CallContext, Hangup, Response, Say
-from callflow.simulator.transport import LOCAL_ORIGIN, Transport, call_asgi
+from callflow.simulator.transport import (
+    LOCAL_ORIGIN,
+    Transport,
+    call_asgi,
+    encode_query,
+    with_query,
+)
 from callflow.testing import Simulator
 
 CHUNK = 64 * 1024
@@ -177,3 +187,67 @@ def test_head_replies_have_no_body() -> None:
     finally:
         transport.close()
     assert (reply.status, reply.body) == (201, b"")
+
+
+def _suspending_app(blocking_s: float, waiting_s: float) -> Any:
+    async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        time.sleep(blocking_s)  # the first step, before the App suspends
+        await asyncio.sleep(waiting_s)
+        headers = [(b"content-type", b"application/xml")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": doc("<Hangup/>")})
+
+    return app
+
+
+def test_an_app_that_suspends_and_answers_in_time_is_not_cut() -> None:
+    transport = Transport(_suspending_app(0, 0.01))
+    try:
+        replies = [transport.request("GET", f"{LOCAL_ORIGIN}/", timeout_ms=5000) for _ in range(3)]
+    finally:
+        transport.close()
+    assert [(r.status, r.error) for r in replies] == [(200, None)] * 3
+
+
+def test_the_deadline_counts_from_the_start_of_the_request() -> None:
+    # 0.2 s before the App first suspends, 0.1 s after: past a 250 ms deadline counted from
+    # the start, within one counted from the moment it suspended.
+    transport = Transport(_suspending_app(0.2, 0.1))
+    try:
+        reply = transport.request("GET", f"{LOCAL_ORIGIN}/", timeout_ms=250)
+    finally:
+        transport.close()
+    assert (reply.status, reply.error) == (None, "timed out after 250 ms")
+
+
+def test_an_app_cancelled_by_something_else_is_not_a_timeout() -> None:
+    async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        raise asyncio.CancelledError
+
+    transport = Transport(app)
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            transport.request("GET", f"{LOCAL_ORIGIN}/")
+    finally:
+        transport.close()
+
+
+@given(
+    st.dictionaries(st.text(max_size=12), st.text(max_size=20), max_size=4),
+)
+def test_query_encoding_is_urlencodes(params: dict[str, str]) -> None:
+    assert encode_query(params) == urlencode(params)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        pytest.param("http://x/a", "http://x/a?n=1", id="no-query"),
+        pytest.param("http://x/a?m=2", "http://x/a?m=2&n=1", id="query"),
+        pytest.param("http://x/a?", "http://x/a?n=1", id="empty-query"),
+        pytest.param("http://x/a#f?g", "http://x/a#f?g?n=1", id="question-in-fragment"),
+    ],
+)
+def test_with_query_keeps_the_urls_own_query_first(url: str, expected: str) -> None:
+    assert with_query(url, {"n": "1"}) == expected
+    assert with_query(url, {}) == url
