@@ -8,12 +8,20 @@ it stands and returns its trace); Ctrl-C ends the simulation (exit 130).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from callflow.cli.command import EXIT_INTERRUPTED
 from callflow.cli.output import Output
-from callflow.simulator.inputs import DIAL_OUTCOMES, KEYS, DialScript, GatherPrompt, HangUp, Keys
+from callflow.simulator.inputs import (
+    DIAL_OUTCOMES,
+    KEYS,
+    AskedDial,
+    DialScript,
+    GatherPrompt,
+    HangUp,
+    Keys,
+)
 from callflow.simulator.trace import HangupEvent, Trace, TraceEvent
 
 BANNER = (
@@ -97,27 +105,6 @@ class Terminal:
             self.output.line(f"the outcome must be one of {choices} (got {typed!r}); try again")
 
 
-class AskedDial(Mapping[str, str]):
-    """One Dial's outcome per target, asked for when the simulator reads it (targets in
-    order; once one answers, the others are not asked: the first to answer wins)."""
-
-    def __init__(self, terminal: Terminal) -> None:
-        self.terminal = terminal
-        self.answers: dict[str, str] = {}
-
-    def __getitem__(self, target: str) -> str:
-        if target not in self.answers:
-            answered = "answer" in self.answers.values()
-            self.answers[target] = "no-answer" if answered else self.terminal.dial(target)
-        return self.answers[target]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(())  # nothing is known before the Dial runs
-
-    def __len__(self) -> int:
-        return 0
-
-
 def call_interactively(
     place: Callable[..., Trace],
     output: Output,
@@ -140,7 +127,7 @@ def call_interactively(
 
     terminal = Terminal(output, stdin)
     output.line(output.paint(BANNER, "2"))
-    asked = [AskedDial(terminal) for _ in range(most_dials)]
+    asked = [AskedDial(terminal.dial) for _ in range(most_dials)]
     try:
         trace = place(dial=[*dial, *asked], input=terminal.keys, on_event=on_event)
     except KeyboardInterrupt:

@@ -8,7 +8,7 @@ also hang up instead of answering: it raises :class:`HangUp`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -84,3 +84,26 @@ def check_dial_script(script: DialScript) -> DialScript:
     elif script not in DIAL_OUTCOMES:
         raise DialScriptError(script, DIAL_OUTCOMES)
     return script
+
+
+class AskedDial(Mapping[str, str]):
+    """One Dial's outcome per target, asked for (``ask(target)``) when the simulator reads it,
+    targets in order; once one answers, the others are not asked and get ``no-answer`` (the
+    first to answer wins). What the terminal's interactive mode and the console pass as
+    ``dial=``."""
+
+    def __init__(self, ask: Callable[[str], str]) -> None:
+        self.ask = ask
+        self.answers: dict[str, str] = {}
+
+    def __getitem__(self, target: str) -> str:
+        if target not in self.answers:
+            answered = "answer" in self.answers.values()
+            self.answers[target] = "no-answer" if answered else self.ask(target)
+        return self.answers[target]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())  # nothing is known before the Dial runs
+
+    def __len__(self) -> int:
+        return 0

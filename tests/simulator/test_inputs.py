@@ -10,6 +10,7 @@ from callflow.exceptions import DialScriptError
 from callflow.simulator.inputs import (
     DIAL_OUTCOMES,
     KEYS,
+    AskedDial,
     DialScript,
     GatherPrompt,
     check_dial_script,
@@ -84,3 +85,20 @@ def test_unknown_dial_outcomes_raise(script: DialScript, message: str) -> None:
 )
 def test_keys_are_what_a_keypad_sends(text: str, sendable: bool) -> None:
     assert (KEYS.fullmatch(text) is not None) is sendable
+
+
+def test_an_asked_dial_asks_each_target_once_until_one_answers() -> None:
+    asked: list[str] = []
+    outcomes = {"+15550100201": "busy", "+15550100202": "answer"}
+
+    def ask(target: str) -> str:
+        asked.append(target)
+        return outcomes[target]
+
+    dial = AskedDial(ask)
+    assert dial["+15550100201"] == "busy"
+    assert dial["+15550100202"] == "answer"
+    assert dial["+15550100203"] == "no-answer"  # the first to answer won
+    assert dial["+15550100201"] == "busy"  # asked once
+    assert asked == ["+15550100201", "+15550100202"]
+    assert len(dial) == 0 and list(dial) == []

@@ -19,7 +19,6 @@ import queue
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping
 from typing import Any, Final, Literal
 
 from callflow.exceptions import BadRequest
@@ -27,7 +26,7 @@ from callflow.server.app import App
 from callflow.simulator.console.documents import document_event, redacter
 from callflow.simulator.console.options import CallOptions
 from callflow.simulator.facade import Simulator
-from callflow.simulator.inputs import DIAL_OUTCOMES, KEYS, GatherPrompt, HangUp, Keys
+from callflow.simulator.inputs import DIAL_OUTCOMES, KEYS, AskedDial, GatherPrompt, HangUp, Keys
 from callflow.simulator.trace import FetchedDocument, TraceEvent
 
 logger = logging.getLogger("callflow")
@@ -234,7 +233,7 @@ class ConsoleCall:
                     tz=options.tz,
                     location=options.location,
                     input=self._keys,
-                    dial=[_AskedDial(self) for _ in range(MAX_COMMANDS)],
+                    dial=[AskedDial(self.ring) for _ in range(MAX_COMMANDS)],
                     on_event=on_event,
                     on_document=on_document,
                 )
@@ -362,25 +361,3 @@ def _complete(buffer: str, length: int, stop: str | None, command: str) -> bool:
     if command == "Pause":
         return False
     return len(buffer) >= length
-
-
-class _AskedDial(Mapping[str, str]):
-    """One Dial's outcomes, asked of the page as the simulator reads each target (the first
-    target to answer wins: the others are not asked), as the terminal's interactive mode
-    does."""
-
-    def __init__(self, call: ConsoleCall) -> None:
-        self.call = call
-        self.answers: dict[str, str] = {}
-
-    def __getitem__(self, target: str) -> str:
-        if target not in self.answers:
-            answered = "answer" in self.answers.values()
-            self.answers[target] = "no-answer" if answered else self.call.ring(target)
-        return self.answers[target]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(())  # nothing is known before the Dial runs
-
-    def __len__(self) -> int:
-        return 0
