@@ -16,13 +16,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .timing import Contender, Figure, compare
+from .timing import Contender, Figure, compare, figures_of
 
 SECRET = "bench-secret-of-at-least-32-bytes!"
 SCOPE: dict[str, Any] = {
@@ -87,20 +86,7 @@ def _compare_asgi(
                     undo()
     finally:
         loop.close()
-    baseline = samples[names[0]]
-    figures = []
-    for name in names:
-        ratios = [s / b for s, b in zip(samples[name], baseline, strict=True)]
-        figures.append(
-            Figure(
-                name,
-                statistics.median(samples[name]) * 1e6,
-                statistics.median(ratios),
-                min(ratios),
-                max(ratios),
-            )
-        )
-    return figures
+    return figures_of({name: samples[name] for name in names}, names[0])
 
 
 @contextmanager

@@ -61,13 +61,19 @@ def compare(
         for name in order:
             operation = contenders[name](number)
             samples[name].append(per_op(operation, number))
+    return figures_of(samples, baseline)
+
+
+def figures_of(samples: dict[str, list[float]], baseline: str) -> list[Figure]:
+    """One :class:`Figure` per contender of ``samples`` (seconds per operation, one per
+    round, rounds interleaved), its ratios taken round by round against ``baseline``."""
     figures = []
-    for name in names:
-        ratios = [s / b for s, b in zip(samples[name], samples[baseline], strict=True)]
+    for name, times in samples.items():
+        ratios = [s / b for s, b in zip(times, samples[baseline], strict=True)]
         figures.append(
             Figure(
                 name,
-                statistics.median(samples[name]) * 1e6,
+                statistics.median(times) * 1e6,
                 statistics.median(ratios),
                 min(ratios),
                 max(ratios),
