@@ -99,10 +99,6 @@ class Exploration:
                 return node
         raise KeyError(id)
 
-    def nodes_at(self, path: str) -> list[Node]:
-        """The nodes of the documents fetched from ``path`` (the console marks them)."""
-        return [node for node in self.nodes if node.path == path and node.kind != "call"]
-
     def codes(self) -> list[str]:
         """The codes of the findings, in order (repeated when found on several nodes)."""
         return [finding.code for finding in self.findings]
