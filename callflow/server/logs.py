@@ -207,7 +207,7 @@ class BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self._pending = False
         self._lines: deque[tuple[Formatter | JSONFormatter, float, AccessFields]] = deque()
         """Access lines taken by :meth:`access`, not formatted yet."""
-        self._closed = threading.Event()
+        self._stopped = threading.Event()
         self._timer = threading.Thread(target=self._flush_forever, daemon=True)
         self._timer.start()
 
@@ -286,7 +286,7 @@ class BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
             super().flush()
 
     def _flush_forever(self) -> None:
-        while not self._closed.wait(self.interval):
+        while not self._stopped.wait(self.interval):
             if self._pending:
                 self.flush()
 
@@ -294,7 +294,7 @@ class BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
         """Flush, and stop the flushing thread (``dictConfig`` closes the handlers it
         replaces: ``callflow serve`` configures logging before uvicorn configures it again)."""
         self.flush()
-        self._closed.set()
+        self._stopped.set()
         super().close()
 
 
